@@ -1,0 +1,91 @@
+//! The command line: global options and the Docker-style verbs, as clap definitions.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// A Docker-compatible container engine.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, disable_help_subcommand = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalOpts {
+    /// Root of persistent state
+    #[arg(long, global = true, default_value = berth_engine::paths::DEFAULT_DATA_ROOT, env = "BERTH_DATA_ROOT")]
+    pub data_root: String,
+    /// Root of runtime state
+    #[arg(long, global = true, default_value = berth_engine::paths::DEFAULT_EXEC_ROOT, env = "BERTH_EXEC_ROOT")]
+    pub exec_root: String,
+    /// Daemon socket to connect to
+    #[arg(short = 'H', long, global = true, env = "BERTH_HOST")]
+    pub host: Option<String>,
+    /// Storage driver: overlay2 or vfs (default: overlay2 where it works)
+    #[arg(short = 's', long, global = true, env = "BERTH_STORAGE_DRIVER")]
+    pub storage_driver: Option<String>,
+    /// Parent cgroup of containers
+    #[arg(
+        long,
+        global = true,
+        default_value = "/berth",
+        hide = true,
+        env = "BERTH_CGROUP_PARENT"
+    )]
+    pub cgroup_parent: String,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and run a new container from an image
+    Run(commands::run::RunArgs),
+    /// Create a new container
+    Create(commands::create::CreateArgs),
+    /// Start one or more stopped containers
+    Start(commands::start::StartArgs),
+    /// Stop one or more running containers
+    Stop(commands::stop::StopArgs),
+    /// Restart one or more containers
+    Restart(commands::stop::StopArgs),
+    /// Kill one or more running containers
+    Kill(commands::kill::KillArgs),
+    /// Remove one or more containers
+    Rm(commands::rm::RmArgs),
+    /// List containers
+    Ps(commands::ps::PsArgs),
+    /// Fetch the logs of a container
+    Logs(commands::logs::LogsArgs),
+    /// Return low-level information on containers or images
+    Inspect(commands::inspect::InspectArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(commands::wait::WaitArgs),
+    /// Display the running processes of a container
+    Top(commands::top::TopArgs),
+    /// Execute a command in a running container
+    Exec(commands::exec::ExecArgs),
+    /// Pause all processes within one or more containers
+    Pause(commands::pause::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(commands::pause::PauseArgs),
+    /// Rename a container
+    Rename(commands::rename::RenameArgs),
+    /// List images
+    Images(commands::images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(commands::import::ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(commands::tag::TagArgs),
+    /// Remove one or more images
+    Rmi(commands::rmi::RmiArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(commands::image::ImageCommand),
+    /// Show the berth version information
+    Version,
+}

@@ -1,0 +1,98 @@
+//! `berth inspect` (containers, then images) with Docker's JSON layout or a `-f` template.
+
+use berth_engine::Engine;
+use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{CmdResult, Failure};
+use crate::template::Template;
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Return JSON for specified type (container or image)
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short, long)]
+    pub size: bool,
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
+}
+
+/// Docker prints inspect JSON with four-space indentation.
+pub fn to_pretty(v: &impl Serialize) -> String {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    if v.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The inspect object of a container, without berth's private fields.
+pub fn container_json(e: &Engine, name: &str) -> Result<Value, berth_engine::Error> {
+    let c = e.inspect(name)?;
+    let mut v = serde_json::to_value(&c).map_err(|err| berth_engine::Error::Runtime(err.to_string()))?;
+    if let Some(state) = v.get_mut("State").and_then(Value::as_object_mut) {
+        state.remove("BerthShimPid");
+    }
+    Ok(v)
+}
+
+/// Prints objects as a JSON array or through a template, Docker-style.
+pub fn print_objects(objects: &[Value], format: Option<&str>) -> Result<(), Failure> {
+    match format {
+        Some(f) => {
+            let tpl = Template::parse(f).map_err(|m| Failure {
+                message: m.to_string(),
+                code: 1,
+            })?;
+            for o in objects {
+                println!(
+                    "{}",
+                    tpl.execute(o).map_err(|m| Failure {
+                        message: m.to_string(),
+                        code: 1
+                    })?
+                );
+            }
+        }
+        None => println!("{}", to_pretty(&objects)),
+    }
+    Ok(())
+}
+
+pub fn run(e: &Engine, a: InspectArgs) -> CmdResult {
+    let mut objects = Vec::new();
+    let mut missing = false;
+    for name in &a.names {
+        let container = match a.kind.as_deref() {
+            None | Some("container") => container_json(e, name).ok(),
+            Some("image") => None,
+            Some(other) => {
+                return Err(Failure {
+                    message: format!("\"{other}\" is not a valid value for --type"),
+                    code: 1,
+                });
+            }
+        };
+        let found = container.or_else(|| match a.kind.as_deref() {
+            None | Some("image") => super::image::image_json(e, name).ok(),
+            _ => None,
+        });
+        match found {
+            Some(v) => objects.push(v),
+            None => {
+                eprintln!("Error: No such object: {name}");
+                missing = true;
+            }
+        }
+    }
+    print_objects(&objects, a.format.as_deref())?;
+    Ok(if missing { 1 } else { 0 })
+}

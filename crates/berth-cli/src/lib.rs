@@ -1,0 +1,2 @@
+pub mod opts;
+pub mod template;

@@ -1,0 +1,104 @@
+//! `berth`: a Docker-compatible container engine. Without a daemon the engine runs in this process (daemonless);
+//! containers are supervised by per-container shims, so they outlive the command that started them.
+
+mod cli;
+mod commands;
+mod error;
+mod format;
+mod opts;
+mod output;
+mod relay;
+mod template;
+mod terminal;
+
+use berth_engine::{Engine, EngineOptions};
+use berth_image::DriverChoice;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, GlobalOpts};
+use crate::error::{CmdResult, Failure};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // The shim re-executes this binary; take that path before anything else to keep it lean.
+    if args.get(1).map(String::as_str) == Some(berth_engine::shim::COMMAND) {
+        std::process::exit(berth_engine::shim::main(&args[2..]));
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 125,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let is_run_like = matches!(
+        cli.command,
+        Command::Run(_) | Command::Create(_) | Command::Start(_)
+    );
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("berth: {}", f.message.trim_end());
+            // Docker's CLI exits 125 (or 126/127) for run/create/start and 1 for other commands' errors.
+            if is_run_like || f.code != 125 { f.code } else { 1 }
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Opens the in-process engine, refusing an explicit daemon address (client mode arrives with `berth daemon`).
+fn engine(g: &GlobalOpts) -> Result<Engine, Failure> {
+    if let Some(host) = &g.host {
+        return Err(Failure::engine(format!(
+            "Cannot connect to the Berth daemon at {host}. Is the berth daemon running?"
+        )));
+    }
+    let storage_driver = match g.storage_driver.as_deref() {
+        None => DriverChoice::Auto,
+        Some("overlay2" | "overlay") => DriverChoice::Overlay,
+        Some("vfs") => DriverChoice::Vfs,
+        Some(other) => return Err(Failure::engine(format!("unknown storage driver: {other}"))),
+    };
+    Ok(Engine::open(EngineOptions {
+        paths: berth_engine::paths::Paths::new(&g.data_root, &g.exec_root),
+        storage_driver,
+        cgroup_parent: g.cgroup_parent.clone(),
+    })?)
+}
+
+fn dispatch(cli: Cli) -> CmdResult {
+    use commands::*;
+    if let Command::Version = cli.command {
+        println!("berth version {}", env!("CARGO_PKG_VERSION"));
+        return Ok(0);
+    }
+    let e = engine(&cli.global)?;
+    match cli.command {
+        Command::Run(a) => run::run(&e, a),
+        Command::Create(a) => create::run(&e, a),
+        Command::Start(a) => start::run(&e, a),
+        Command::Stop(a) => stop::run(&e, a, false),
+        Command::Restart(a) => stop::run(&e, a, true),
+        Command::Kill(a) => kill::run(&e, a),
+        Command::Rm(a) => rm::run(&e, a),
+        Command::Ps(a) => ps::run(&e, a),
+        Command::Logs(a) => logs::run(&e, a),
+        Command::Inspect(a) => inspect::run(&e, a),
+        Command::Wait(a) => wait::run(&e, a),
+        Command::Top(a) => top::run(&e, a),
+        Command::Exec(a) => exec::run(&e, a),
+        Command::Pause(a) => pause::run(&e, a, true),
+        Command::Unpause(a) => pause::run(&e, a, false),
+        Command::Rename(a) => rename::run(&e, a),
+        Command::Images(a) => images::run(&e, a),
+        Command::Import(a) => import::run(&e, a),
+        Command::Tag(a) => tag::run(&e, a),
+        Command::Rmi(a) => rmi::run(&e, a),
+        Command::Image(c) => image::run(&e, c),
+        Command::Version => unreachable!("handled above"),
+    }
+}

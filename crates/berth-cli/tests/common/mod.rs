@@ -1,0 +1,178 @@
+//! Integration-test harness: each test gets its own data root, exec root and cgroup parent, a busybox image made from
+//! the host's busybox-static, and on drop everything is torn down and checked: containers, processes, cgroups,
+//! mounts and directories.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The busybox rootfs tarball, built once per test binary.
+fn busybox_tarball() -> &'static Path {
+    static TARBALL: OnceLock<PathBuf> = OnceLock::new();
+    TARBALL.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("berth-test-busybox-{}.tar.gz", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+        let status = Command::new("bash")
+            .arg(script)
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "make-busybox-rootfs.sh failed");
+        out
+    })
+}
+
+/// A private berth installation for one test.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub cgroup_parent: String,
+}
+
+/// A finished berth command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns trimmed stdout.
+    #[track_caller]
+    pub fn ok(&self) -> String {
+        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self.stdout.trim_end().to_string()
+    }
+}
+
+impl Env {
+    /// A fresh installation with busybox:latest imported.
+    pub fn new() -> Env {
+        let env = Env::empty();
+        env.berth(&["import", busybox_tarball().to_str().unwrap(), "busybox:latest"])
+            .ok();
+        env
+    }
+
+    /// A fresh installation with no images.
+    pub fn empty() -> Env {
+        let dir = tempfile::Builder::new().prefix("berth-it-").tempdir().unwrap();
+        let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        Env {
+            dir,
+            cgroup_parent: format!("/{name}"),
+        }
+    }
+
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.path().join("exec")
+    }
+
+    /// A `berth` command with this installation's global options.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+        c.arg("--data-root")
+            .arg(self.data_root())
+            .arg("--exec-root")
+            .arg(self.exec_root())
+            .arg("--cgroup-parent")
+            .arg(&self.cgroup_parent)
+            .args(args)
+            .env_remove("BERTH_HOST")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs berth to completion.
+    pub fn berth(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().unwrap())
+    }
+
+    /// Runs berth with `input` on stdin.
+    pub fn berth_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    /// `inspect -f TEMPLATE NAME`, trimmed.
+    pub fn inspect(&self, name: &str, template: &str) -> String {
+        self.berth(&["inspect", "-f", template, name]).ok()
+    }
+
+    /// Cgroup directories of this test still present in any hierarchy.
+    pub fn leftover_cgroups(&self) -> Vec<PathBuf> {
+        let mut left = Vec::new();
+        for h in [
+            "cpu", "memory", "pids", "freezer", "devices", "cpuset", "blkio", "unified",
+        ] {
+            let dir = Path::new("/sys/fs/cgroup")
+                .join(h)
+                .join(self.cgroup_parent.trim_start_matches('/'));
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                left.extend(entries.flatten().filter(|e| e.path().is_dir()).map(|e| e.path()));
+            }
+        }
+        left
+    }
+
+    /// Mounts under this test's directory still present in the host's mount table.
+    pub fn leftover_mounts(&self) -> Vec<String> {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&dir))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let ids = self.berth(&["ps", "-aq", "--no-trunc"]).stdout;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids);
+            self.berth(&args);
+        }
+        let cgroups = self.leftover_cgroups();
+        let mounts = self.leftover_mounts();
+        // Remove the per-test parent cgroups (empty once every container is gone).
+        for h in [
+            "cpu", "cpuacct", "memory", "pids", "freezer", "devices", "cpuset", "blkio", "systemd", "unified",
+        ] {
+            let _ = std::fs::remove_dir(
+                Path::new("/sys/fs/cgroup")
+                    .join(h)
+                    .join(self.cgroup_parent.trim_start_matches('/')),
+            );
+        }
+        if !std::thread::panicking() {
+            assert!(cgroups.is_empty(), "cgroups left behind: {cgroups:?}");
+            assert!(mounts.is_empty(), "mounts left behind: {mounts:?}");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Starting a shim: spawn `berth __shim …` with the status pipe (and an attach socket) on fixed descriptors, reap
+//! its short-lived parent, and read how the container start went.
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use super::{COMMAND, Launch, StartStatus};
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+
+/// Starts the shim for container `id` and waits until the container runs; returns its pid.
+pub fn start(paths: &Paths, id: &str, launch: &Launch, attach: Option<OwnedFd>) -> Result<i32> {
+    let (status_r, status_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| Error::io("create shim status pipe", e.into()))?;
+    let launch_json = serde_json::to_string(launch).map_err(|e| Error::Runtime(e.to_string()))?;
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg(COMMAND)
+        .arg(&paths.data_root)
+        .arg(&paths.exec_root)
+        .arg(id)
+        .arg(launch_json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if attach.is_some() {
+        cmd.arg("--attach");
+    }
+    let status_fd = status_w.as_raw_fd();
+    let attach_fd = attach.as_ref().map(|f| f.as_raw_fd());
+    // SAFETY: only async-signal-safe calls (fcntl, dup2, close) run between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let s = libc::fcntl(status_fd, libc::F_DUPFD, 10);
+            let a = attach_fd.map(|fd| libc::fcntl(fd, libc::F_DUPFD, 10));
+            if s < 0 || a.is_some_and(|a| a < 0) || libc::dup2(s, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(s);
+            if let Some(a) = a {
+                if libc::dup2(a, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(a);
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| Error::io("start shim", e))?;
+    drop(status_w);
+    drop(attach);
+    let _ = child.wait();
+    let mut buf = Vec::new();
+    std::fs::File::from(status_r)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io("read shim status", e))?;
+    let status: StartStatus = serde_json::from_slice(&buf)
+        .map_err(|_| Error::Runtime("container shim exited before starting the container".into()))?;
+    match status.error {
+        None => Ok(status.pid),
+        Some((127, msg)) => Err(Error::CommandNotFound(msg)),
+        Some((126, msg)) => Err(Error::CannotInvoke(msg)),
+        Some((_, msg)) => Err(Error::Runtime(msg)),
+    }
+}

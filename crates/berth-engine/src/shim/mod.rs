@@ -1,0 +1,82 @@
+//! The shim: one small supervising process per running container (containerd-shim's role). It owns the container's
+//! stdio (pipes or a pty), writes its json-file log, serves attach/wait clients on a unix socket, records the exit
+//! code and time when the container ends, removes `--rm` containers, and outlives the CLI (or daemon) that started it.
+//! It is single-threaded, so the runtime may fork from it.
+//!
+//! It is started as `berth __shim <data-root> <exec-root> <id> <launch JSON>` with the status pipe on fd 3 and, for
+//! an attached start, the first client's socket on fd 4; see [`launch`] for the starting side.
+
+pub mod launch;
+mod pump;
+mod supervise;
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::Paths;
+
+/// The argv[1] that selects shim mode.
+pub const COMMAND: &str = "__shim";
+
+/// How to start the container, handed from the starter to the shim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Launch {
+    /// Overlay layers to mount as the root inside the container (top first); empty when the root is a plain dir.
+    pub lower: Vec<PathBuf>,
+    pub upper: Option<PathBuf>,
+    pub work: Option<PathBuf>,
+    pub init: bool,
+    pub tty: bool,
+    pub open_stdin: bool,
+    /// Initial terminal size (rows, cols).
+    pub console_size: Option<(u16, u16)>,
+    pub auto_remove: bool,
+}
+
+/// What the shim tells its starter once the container runs (or failed to).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StartStatus {
+    pub pid: i32,
+    /// Set when the container could not start: (exit code, message).
+    pub error: Option<(i32, String)>,
+}
+
+/// Entry point of shim mode; `args` are the arguments after `__shim`. Returns the process exit code.
+pub fn main(args: &[String]) -> i32 {
+    let [data_root, exec_root, id, launch, rest @ ..] = args else {
+        eprintln!("berth: shim: bad arguments");
+        return 125;
+    };
+    let Ok(launch) = serde_json::from_str::<Launch>(launch) else {
+        eprintln!("berth: shim: bad launch description");
+        return 125;
+    };
+    let attached = rest.first().is_some_and(|a| a == "--attach");
+    // SAFETY: the starter placed the status pipe on fd 3 and, when attached, the client socket on fd 4; nothing
+    // else in this fresh process owns them.
+    let status = unsafe { OwnedFd::from_raw_fd(3) };
+    let client = attached.then(|| unsafe { OwnedFd::from_raw_fd(4) });
+    for fd in [Some(&status), client.as_ref()].into_iter().flatten() {
+        let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
+    }
+    if !daemonize() {
+        return 0;
+    }
+    let paths = Paths::new(data_root, exec_root);
+    supervise::run(&paths, id, &launch, status, client)
+}
+
+/// Forks so the shim is re-parented away from its starter (which reaps the short-lived parent at once) and starts a
+/// session of its own, so terminal signals aimed at the starter do not reach it. Returns false in the parent.
+fn daemonize() -> bool {
+    // SAFETY: the shim is single-threaded at this point; the child only continues the same single thread.
+    match unsafe { libc::fork() } {
+        0 => {
+            let _ = rustix::process::setsid();
+            true
+        }
+        _ => false,
+    }
+}

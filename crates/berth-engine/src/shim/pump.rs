@@ -1,0 +1,282 @@
+//! The shim's I/O loop: moves the container's output to the json-file log and to attached clients, client input to
+//! the container's stdin, client resizes to the pty, and notices the container's exit through its pidfd.
+
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, poll};
+
+use crate::attach::{self, Decoder, Kind, hello};
+use crate::logs::{LogWriter, Stream};
+
+/// How long output may keep draining after the container's init has exited (its namespace is gone by then, so this
+/// only bounds the wait for a pipe someone outside still holds).
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+struct Client {
+    stream: UnixStream,
+    decoder: Decoder,
+    flags: Option<u8>,
+}
+
+/// The container's side of the plumbing, owned by the shim.
+pub struct Pump {
+    /// Output sources: the pty master, or the stdout and stderr pipes; `None` once at end of file.
+    outputs: Vec<(Option<OwnedFd>, Stream)>,
+    stdin: Option<OwnedFd>,
+    pending_stdin: Vec<u8>,
+    close_stdin: bool,
+    /// The pty master, for resizes.
+    pty: Option<OwnedFd>,
+    listener: UnixListener,
+    clients: Vec<Client>,
+    log: Option<LogWriter>,
+}
+
+fn set_nonblocking(fd: &OwnedFd) {
+    if let Ok(flags) = rustix::fs::fcntl_getfl(fd) {
+        let _ = rustix::fs::fcntl_setfl(fd, flags | rustix::fs::OFlags::NONBLOCK);
+    }
+}
+
+impl Pump {
+    /// Sets up the loop. `outputs` and `stdin` are the shim's ends of the container's stdio.
+    pub fn new(
+        outputs: Vec<(OwnedFd, Stream)>,
+        stdin: Option<OwnedFd>,
+        pty: Option<OwnedFd>,
+        listener: UnixListener,
+        first_client: Option<OwnedFd>,
+        log: Option<LogWriter>,
+    ) -> Self {
+        for (fd, _) in &outputs {
+            set_nonblocking(fd);
+        }
+        if let Some(fd) = &stdin {
+            set_nonblocking(fd);
+        }
+        let _ = listener.set_nonblocking(true);
+        let mut pump = Pump {
+            outputs: outputs.into_iter().map(|(fd, s)| (Some(fd), s)).collect(),
+            stdin,
+            pending_stdin: Vec::new(),
+            close_stdin: false,
+            pty,
+            listener,
+            clients: Vec::new(),
+            log,
+        };
+        if let Some(fd) = first_client {
+            pump.add_client(UnixStream::from(fd));
+        }
+        pump
+    }
+
+    fn add_client(&mut self, stream: UnixStream) {
+        let _ = stream.set_nonblocking(true);
+        self.clients.push(Client {
+            stream,
+            decoder: Decoder::default(),
+            flags: None,
+        });
+    }
+
+    /// Runs until the process behind `pidfd` has exited and its output is drained.
+    pub fn run(&mut self, pidfd: BorrowedFd<'_>) {
+        let mut exited_at: Option<Instant> = None;
+        loop {
+            let outputs_open = self.outputs.iter().any(|(fd, _)| fd.is_some());
+            if let Some(t) = exited_at
+                && (!outputs_open || t.elapsed() > DRAIN_LIMIT)
+            {
+                return;
+            }
+            let mut fds: Vec<PollFd<'_>> = Vec::new();
+            fds.push(PollFd::new(&self.listener, PollFlags::IN));
+            if exited_at.is_none() {
+                fds.push(PollFd::new(&pidfd, PollFlags::IN));
+            }
+            // (index into self.outputs, slot in fds) of the outputs still open.
+            let mut polled_outputs = Vec::new();
+            for (i, (fd, _)) in self.outputs.iter().enumerate() {
+                if let Some(fd) = fd {
+                    polled_outputs.push((i, fds.len()));
+                    fds.push(PollFd::new(fd, PollFlags::IN));
+                }
+            }
+            let stdin_slot = match (&self.stdin, self.pending_stdin.is_empty()) {
+                (Some(fd), false) => {
+                    fds.push(PollFd::new(fd, PollFlags::OUT));
+                    Some(fds.len() - 1)
+                }
+                _ => None,
+            };
+            let client_base = fds.len();
+            for c in &self.clients {
+                fds.push(PollFd::new(&c.stream, PollFlags::IN));
+            }
+            let timeout = exited_at.map(|_| rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000_000,
+            });
+            if let Err(e) = poll(&mut fds, timeout.as_ref())
+                && e != rustix::io::Errno::INTR
+            {
+                return;
+            }
+            let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
+            drop(fds);
+            if !ready[0].is_empty() {
+                self.accept();
+            }
+            if exited_at.is_none() && !ready[1].is_empty() {
+                exited_at = Some(Instant::now());
+            }
+            for (i, slot) in polled_outputs {
+                if !ready[slot].is_empty() {
+                    self.read_output(i);
+                }
+            }
+            if stdin_slot.is_some_and(|s| !ready[s].is_empty()) {
+                self.flush_stdin();
+            }
+            let mut gone = Vec::new();
+            for i in 0..self.clients.len() {
+                if !ready[client_base + i].is_empty() && !self.read_client(i) {
+                    gone.push(i);
+                }
+            }
+            for i in gone.into_iter().rev() {
+                self.clients.remove(i);
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        while let Ok((stream, _)) = self.listener.accept() {
+            self.add_client(stream);
+        }
+    }
+
+    fn read_output(&mut self, i: usize) {
+        let mut buf = [0u8; 32 * 1024];
+        let stream = self.outputs[i].1;
+        loop {
+            let Some(fd) = &self.outputs[i].0 else { return };
+            match rustix::io::read(fd, &mut buf) {
+                Ok(0) => {
+                    self.outputs[i].0 = None;
+                    return;
+                }
+                Ok(n) => self.emit(stream, &buf[..n]),
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(rustix::io::Errno::INTR) => continue,
+                // EIO: every pty slave is closed.
+                Err(_) => {
+                    self.outputs[i].0 = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn emit(&mut self, stream: Stream, data: &[u8]) {
+        if let Some(log) = &mut self.log {
+            let _ = log.write(stream, data);
+        }
+        let (kind, flag) = match stream {
+            Stream::Stdout => (Kind::Stdout, hello::STDOUT),
+            Stream::Stderr => (Kind::Stderr, hello::STDERR),
+        };
+        self.clients.retain_mut(|c| match c.flags {
+            Some(f) if f & flag != 0 => send_blocking(&mut c.stream, kind, data),
+            _ => true,
+        });
+    }
+
+    /// Handles input from client `i`; false when the client is gone.
+    fn read_client(&mut self, i: usize) -> bool {
+        let mut buf = [0u8; 16 * 1024];
+        match self.clients[i].stream.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => self.clients[i].decoder.push(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => return true,
+            Err(_) => return false,
+        }
+        loop {
+            match self.clients[i].decoder.next_frame() {
+                Ok(Some((kind, payload))) => self.handle_frame(i, kind, payload),
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn handle_frame(&mut self, i: usize, kind: Kind, payload: Vec<u8>) {
+        let flags = self.clients[i].flags;
+        match kind {
+            Kind::Hello => self.clients[i].flags = payload.first().copied(),
+            Kind::Stdin if flags.is_some_and(|f| f & hello::STDIN != 0) => {
+                self.pending_stdin.extend_from_slice(&payload);
+                self.flush_stdin();
+            }
+            Kind::CloseStdin if flags.is_some_and(|f| f & hello::STDIN != 0) => {
+                self.close_stdin = true;
+                self.flush_stdin();
+            }
+            Kind::Resize => {
+                if let (Some(pty), Some((rows, cols))) = (&self.pty, attach::parse_resize(&payload)) {
+                    let _ = berth_runtime::pty::set_window_size(pty.as_fd(), rows, cols);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn flush_stdin(&mut self) {
+        let Some(fd) = &self.stdin else {
+            self.pending_stdin.clear();
+            return;
+        };
+        while !self.pending_stdin.is_empty() {
+            match rustix::io::write(fd, &self.pending_stdin) {
+                Ok(n) => {
+                    self.pending_stdin.drain(..n);
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(_) => {
+                    self.pending_stdin.clear();
+                    self.stdin = None;
+                    return;
+                }
+            }
+        }
+        // Closing a pty master would hang up the terminal; with a tty, end of input is the user's ^D.
+        if self.close_stdin && self.pty.is_none() {
+            self.stdin = None;
+        }
+    }
+
+    /// Flushes partial log lines and tells every client the exit status.
+    pub fn finish(&mut self, code: i32, oom_killed: bool) {
+        if let Some(log) = &mut self.log {
+            let _ = log.flush();
+        }
+        let payload = attach::exit_payload(code, oom_killed);
+        for c in &mut self.clients {
+            send_blocking(&mut c.stream, Kind::Exit, &payload);
+        }
+    }
+}
+
+/// Sends a frame on a non-blocking client socket, waiting (bounded) for room; false if the client is gone or stuck.
+fn send_blocking(stream: &mut UnixStream, kind: Kind, data: &[u8]) -> bool {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let ok = attach::write_frame(stream, kind, data).is_ok();
+    let _ = stream.set_nonblocking(true);
+    ok
+}

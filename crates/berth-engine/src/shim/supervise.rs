@@ -1,0 +1,240 @@
+//! What the shim does from start to end: set up the container's stdio, start it through the runtime, report to the
+//! starter, pump I/O until it exits, then record the exit (code, time, OOM kill), release its cgroup, remove it if
+//! it was started with `--rm`, and tell attached clients.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+
+use berth_runtime::{RootfsSource, SpawnRequest, Stdio};
+use oci_spec::runtime::Spec;
+
+use super::pump::Pump;
+use super::{Launch, StartStatus};
+use crate::logs::{LogWriter, Stream};
+use crate::model::Status;
+use crate::paths::Paths;
+use crate::store::ContainerStore;
+use crate::timefmt;
+
+/// The container's stdio, from both sides.
+struct Plumbing {
+    container: Stdio,
+    outputs: Vec<(OwnedFd, Stream)>,
+    stdin: Option<OwnedFd>,
+    pty: Option<OwnedFd>,
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+}
+
+fn plumbing(launch: &Launch) -> std::io::Result<Plumbing> {
+    if launch.tty {
+        let (master, slave) = berth_runtime::pty::open_pty().map_err(std::io::Error::other)?;
+        if let Some((rows, cols)) = launch.console_size {
+            berth_runtime::pty::set_window_size(master.as_fd(), rows, cols).map_err(std::io::Error::other)?;
+        }
+        let container = Stdio {
+            stdin: slave.try_clone()?,
+            stdout: slave.try_clone()?,
+            stderr: slave,
+        };
+        let stdin = launch.open_stdin.then(|| master.try_clone()).transpose()?;
+        let read_end = master.try_clone()?;
+        return Ok(Plumbing {
+            container,
+            outputs: vec![(read_end, Stream::Stdout)],
+            stdin,
+            pty: Some(master),
+        });
+    }
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (stdin_child, stdin) = if launch.open_stdin {
+        let (r, w) = pipe()?;
+        (r, Some(w))
+    } else {
+        (File::open("/dev/null")?.into(), None)
+    };
+    Ok(Plumbing {
+        container: Stdio {
+            stdin: stdin_child,
+            stdout: out_w,
+            stderr: err_w,
+        },
+        outputs: vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
+        stdin,
+        pty: None,
+    })
+}
+
+fn report(status: OwnedFd, msg: &StartStatus) {
+    if let Ok(bytes) = serde_json::to_vec(msg) {
+        let _ = File::from(status).write_all(&bytes);
+    }
+}
+
+fn load_spec(paths: &Paths, id: &str) -> Result<Spec, String> {
+    let path = paths.runtime_dir(id).join("config.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("parse {}: {e}", path.display()))
+}
+
+/// Supervises container `id` from start to exit; returns the shim's exit code.
+pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Option<OwnedFd>) -> i32 {
+    let store = match ContainerStore::open(paths) {
+        Ok(s) => s,
+        Err(e) => {
+            report(
+                status,
+                &StartStatus {
+                    pid: 0,
+                    error: Some((125, e.to_string())),
+                },
+            );
+            return 125;
+        }
+    };
+    let fail = |status: OwnedFd, code: i32, msg: String| {
+        let _ = store.update(id, |c| {
+            c.state.error = msg.clone();
+            c.state.exit_code = code;
+            Ok(())
+        });
+        if launch.auto_remove {
+            crate::ops::remove::remove_stopped(paths, &store, id);
+        }
+        report(
+            status,
+            &StartStatus {
+                pid: 0,
+                error: Some((code, msg)),
+            },
+        );
+        code
+    };
+    let spec = match load_spec(paths, id) {
+        Ok(s) => s,
+        Err(e) => return fail(status, 125, e),
+    };
+    let sock_path = paths.attach_socket(id);
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = match UnixListener::bind(&sock_path) {
+        Ok(l) => l,
+        Err(e) => return fail(status, 125, format!("listen on {}: {e}", sock_path.display())),
+    };
+    let plumbing = match plumbing(launch) {
+        Ok(p) => p,
+        Err(e) => return fail(status, 125, format!("set up container stdio: {e}")),
+    };
+    let rootfs = match (&launch.upper, &launch.work) {
+        (Some(upper), Some(work)) => RootfsSource::Overlay {
+            lower: launch.lower.clone(),
+            upper: upper.clone(),
+            work: work.clone(),
+        },
+        _ => RootfsSource::Ready,
+    };
+    let seccomp_cache = paths.seccomp_cache();
+    let spawned = berth_runtime::spawn(SpawnRequest {
+        spec: &spec,
+        stdio: plumbing.container,
+        rootfs,
+        init: launch.init,
+        seccomp_cache: &seccomp_cache,
+    });
+    let spawned = match spawned {
+        Ok(s) => s,
+        Err(e) => return fail(status, e.exit_code(), e.to_string()),
+    };
+    let shim_pid = std::process::id() as i32;
+    let recorded = store.update(id, |c| {
+        c.state.status = Status::Running;
+        c.state.running = true;
+        c.state.paused = false;
+        c.state.oom_killed = false;
+        c.state.pid = spawned.pid;
+        c.state.exit_code = 0;
+        c.state.error.clear();
+        c.state.started_at = timefmt::now();
+        c.state.shim_pid = shim_pid;
+        Ok(())
+    });
+    if let Err(e) = recorded {
+        let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
+        return fail(status, 125, e.to_string());
+    }
+    report(
+        status,
+        &StartStatus {
+            pid: spawned.pid,
+            error: None,
+        },
+    );
+
+    let log = LogWriter::open(&paths.log_path(id)).ok();
+    let mut pump = Pump::new(
+        plumbing.outputs,
+        plumbing.stdin,
+        plumbing.pty,
+        listener,
+        client,
+        log,
+    );
+    pump.run(spawned.pidfd.as_fd());
+
+    let (code, oom_killed) = exit_status(&spawned.pidfd, &spec);
+    let _ = store.update(id, |c| {
+        c.state.status = Status::Exited;
+        c.state.running = false;
+        c.state.paused = false;
+        c.state.pid = 0;
+        c.state.shim_pid = 0;
+        c.state.exit_code = code;
+        c.state.oom_killed = oom_killed;
+        c.state.finished_at = timefmt::now();
+        Ok(())
+    });
+    // The exit is recorded: now the pid may be released.
+    let _ = rustix::process::waitid(
+        rustix::process::WaitId::PidFd(spawned.pidfd.as_fd()),
+        rustix::process::WaitIdOptions::EXITED,
+    );
+    if launch.auto_remove {
+        crate::ops::remove::remove_stopped(paths, &store, id);
+    } else {
+        let _ = std::fs::remove_file(&sock_path);
+    }
+    pump.finish(code, oom_killed);
+    0
+}
+
+/// The container's exit code (128 + signal when killed) and whether the kernel's OOM killer struck its cgroup; the
+/// cgroup is removed. The process is left unreaped so its pid cannot be reused before the exit is recorded.
+fn exit_status(pidfd: &OwnedFd, spec: &Spec) -> (i32, bool) {
+    let status = rustix::process::waitid(
+        rustix::process::WaitId::PidFd(pidfd.as_fd()),
+        rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOWAIT,
+    );
+    let code = match status {
+        Ok(Some(s)) => match (s.exit_status(), s.terminating_signal()) {
+            (Some(code), _) => code,
+            (None, Some(sig)) => 128 + sig,
+            _ => 255,
+        },
+        _ => 255,
+    };
+    let mut oom_killed = false;
+    let cgroup_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    if let Some(path) = cgroup_path
+        && let Ok(h) = berth_runtime::cgroups::Hierarchy::detect()
+        && let Ok(cg) = h.open(&path.to_string_lossy())
+    {
+        oom_killed = cg.oom_kill_count().is_ok_and(|n| n > 0);
+        let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+        let _ = cg.destroy();
+    }
+    (code, oom_killed)
+}

@@ -1,0 +1,357 @@
+//! Safe layer extraction: applies a layer tar to a directory with nothing ever written outside it.
+//! Every parent is resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` from the layer
+//! root and the last component is created with `*at` calls that never follow it; hardlinks must
+//! point at something already extracted inside the root. Whiteouts become overlay whiteouts or
+//! deletions, depending on the snapshot driver.
+
+mod nodes;
+mod paths;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+pub(crate) mod whiteout;
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::io::Read;
+use std::path::Path;
+
+use rustix::fs::{OFlags, Timespec, Timestamps};
+use rustix::io::Errno;
+use tar::EntryType;
+
+use crate::error::{Error, IoContext, Result};
+use crate::xattr::Xattrs;
+
+/// How whiteout entries (`.wh.NAME`, `.wh..wh..opq`) are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhiteoutMode {
+    /// Kept as overlayfs whiteouts: a 0/0 character device, `trusted.overlay.opaque=y`.
+    Overlay,
+    /// Applied as deletions on a full copy of the parent layer.
+    Vfs,
+}
+
+/// What to do with character and block device entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevicePolicy {
+    /// Create them (access is gated by the devices cgroup at run time).
+    Create,
+    /// Leave them out silently.
+    Skip,
+    /// Fail the extraction.
+    Reject,
+}
+
+impl Default for DevicePolicy {
+    /// `Create` when running as root, else `Skip`.
+    fn default() -> Self {
+        if rustix::process::geteuid().is_root() {
+            DevicePolicy::Create
+        } else {
+            DevicePolicy::Skip
+        }
+    }
+}
+
+/// Options of one extraction.
+#[derive(Debug, Clone, Copy)]
+pub struct ExtractOptions {
+    pub whiteouts: WhiteoutMode,
+    pub devices: DevicePolicy,
+    /// Apply the archive's owners (needs root).
+    pub same_owner: bool,
+}
+
+impl ExtractOptions {
+    /// Defaults for the current user: devices by [`DevicePolicy::default`], owners when root.
+    pub fn new(whiteouts: WhiteoutMode) -> Self {
+        let root = rustix::process::geteuid().is_root();
+        ExtractOptions {
+            whiteouts,
+            devices: DevicePolicy::default(),
+            same_owner: root,
+        }
+    }
+}
+
+/// What an extraction wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractStats {
+    /// Bytes of regular file content (hardlinks counted once).
+    pub size: u64,
+    /// Archive entries applied.
+    pub entries: u64,
+}
+
+/// The metadata of one archive entry.
+pub(crate) struct Meta {
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) times: Timestamps,
+    pub(crate) xattrs: Xattrs,
+}
+
+/// Applies the layer tar `tar` to the directory `root`.
+pub fn apply_layer(root: &Path, tar: impl Read, opts: &ExtractOptions) -> Result<ExtractStats> {
+    let fd = crate::fsutil::open_dir(root)?;
+    let mut x = Extractor {
+        dirs: paths::Dirs::new(fd),
+        opts: *opts,
+        umask: nodes::current_umask(),
+        unpacked: HashSet::new(),
+        dir_times: Vec::new(),
+        buf: vec![0u8; 256 * 1024],
+        stats: ExtractStats::default(),
+    };
+    let mut archive = tar::Archive::new(tar);
+    let bad = |e: std::io::Error| Error::InvalidArgument(format!("invalid tar archive: {e}"));
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        x.apply(&mut entry)?;
+    }
+    x.finish()
+}
+
+struct Extractor {
+    dirs: paths::Dirs,
+    opts: ExtractOptions,
+    umask: u32,
+    /// Paths (and their ancestors) written by this layer; kept by opaque whiteouts in vfs mode.
+    unpacked: HashSet<Vec<u8>>,
+    dir_times: Vec<(Vec<u8>, Timestamps)>,
+    buf: Vec<u8>,
+    stats: ExtractStats,
+}
+
+impl Extractor {
+    fn apply<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
+        let kind = entry.header().entry_type();
+        if matches!(
+            kind,
+            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink
+        ) {
+            return Ok(());
+        }
+        let (path, _) = paths::clean(&entry.path_bytes());
+        let meta = read_meta(entry)?;
+        self.stats.entries += 1;
+        let (parent, name) = paths::split_last(&path);
+        if name.is_empty() {
+            if kind == EntryType::Directory {
+                nodes::dir_meta(self.dirs.root(), &meta, &self.opts, self.umask, true)
+                    .ctx(|| "set metadata of /".into())?;
+                self.dir_times.push((Vec::new(), meta.times));
+            }
+            return Ok(());
+        }
+        if let Some(hidden) = name.strip_prefix(b".wh.") {
+            return self.whiteout(parent, hidden, &meta);
+        }
+        self.dirs.invalidate(&path);
+        if self.opts.whiteouts == WhiteoutMode::Vfs {
+            self.record(&path);
+        }
+        let cname = paths::cstring(name)?;
+        let shown = || paths::show(&path);
+        match kind {
+            EntryType::Directory => {
+                let dirfd = self.dirs.get(parent)?;
+                nodes::directory(dirfd, &cname, &meta, &self.opts, self.umask)
+                    .ctx(|| format!("mkdir {}", shown()))?;
+                self.dir_times.push((path.clone(), meta.times));
+            }
+            EntryType::Symlink => {
+                let target = entry.link_name_bytes().unwrap_or_default();
+                let target = CString::new(target.as_ref())
+                    .map_err(|_| Error::UnsafeArchive(format!("invalid symlink target for {}", shown())))?;
+                let dirfd = self.dirs.get(parent)?;
+                nodes::symlink(dirfd, &cname, &target, &meta, &self.opts)
+                    .ctx(|| format!("symlink {}", shown()))?;
+            }
+            EntryType::Link => self.hardlink(entry, parent, &cname, &path)?,
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                let (maj, min) = device_numbers(entry.header());
+                let whiteout = kind == EntryType::Char && maj == 0 && min == 0;
+                if kind != EntryType::Fifo && !whiteout {
+                    match self.opts.devices {
+                        DevicePolicy::Create => {}
+                        DevicePolicy::Skip => return Ok(()),
+                        DevicePolicy::Reject => {
+                            return Err(Error::UnsafeArchive(format!(
+                                "device node {} is not allowed by the device policy",
+                                shown()
+                            )));
+                        }
+                    }
+                }
+                let dirfd = self.dirs.get(parent)?;
+                nodes::special(
+                    dirfd,
+                    &cname,
+                    kind,
+                    rustix::fs::makedev(maj, min),
+                    &meta,
+                    &self.opts,
+                    self.umask,
+                )
+                .ctx(|| format!("mknod {}", shown()))?;
+            }
+            // Regular files, old-style regular files, contiguous files and GNU sparse files.
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                let dirfd = self.dirs.get(parent)?;
+                let written =
+                    nodes::regular(dirfd, &cname, entry, &mut self.buf, &meta, &self.opts, self.umask)
+                        .ctx(|| format!("write {}", shown()))?;
+                self.stats.size += written;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn hardlink<R: Read>(
+        &mut self,
+        entry: &tar::Entry<'_, R>,
+        parent: &[u8],
+        name: &CString,
+        path: &[u8],
+    ) -> Result<()> {
+        let raw = entry.link_name_bytes().unwrap_or_default();
+        let (target, escaped) = paths::clean(&raw);
+        let shown = paths::show(path);
+        if escaped || target.is_empty() {
+            return Err(Error::UnsafeArchive(format!(
+                "hardlink {shown} points outside the layer: {}",
+                String::from_utf8_lossy(&raw)
+            )));
+        }
+        let (tparent, tname) = paths::split_last(&target);
+        let not_found = || {
+            Error::UnsafeArchive(format!(
+                "hardlink {shown} points to {} which is not extracted",
+                paths::show(&target)
+            ))
+        };
+        let tdir = match paths::open_in_root(self.dirs.root(), tparent, OFlags::PATH | OFlags::DIRECTORY) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => return Err(not_found()),
+            Err(e) => return Err(Error::io(format!("hardlink {shown}"), e)),
+        };
+        let tname = paths::cstring(tname)?;
+        let dirfd = self.dirs.get(parent)?;
+        match nodes::hardlink(&tdir, &tname, dirfd, name) {
+            Ok(()) => Ok(()),
+            Err(Errno::NOENT) => Err(not_found()),
+            Err(e) => Err(Error::io(format!("hardlink {shown}"), e)),
+        }
+    }
+
+    /// Remembers `path` and its ancestors as written by this layer.
+    fn record(&mut self, path: &[u8]) {
+        let mut end = path.len();
+        loop {
+            if !self.unpacked.insert(path[..end].to_vec()) {
+                break;
+            }
+            match path[..end].iter().rposition(|&b| b == b'/') {
+                Some(i) => end = i,
+                None => break,
+            }
+        }
+    }
+
+    /// Sets directory times last, deepest first, since creating entries changes them.
+    fn finish(self) -> Result<ExtractStats> {
+        for (path, times) in self.dir_times.iter().rev() {
+            let fd = match paths::open_in_root(
+                self.dirs.root(),
+                path,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) | Err(Errno::NOTDIR) | Err(Errno::LOOP) => continue,
+                Err(e) => return Err(Error::io(format!("open {}", paths::show(path)), e)),
+            };
+            rustix::fs::futimens(&fd, times).ctx(|| format!("set times of {}", paths::show(path)))?;
+        }
+        Ok(self.stats)
+    }
+}
+
+fn device_numbers(h: &tar::Header) -> (u32, u32) {
+    (
+        h.device_major().ok().flatten().unwrap_or(0),
+        h.device_minor().ok().flatten().unwrap_or(0),
+    )
+}
+
+/// Mode, owner, times and xattrs from the header and its PAX records (which override the header).
+fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta> {
+    let h = entry.header();
+    let bad = |what: &str| Error::InvalidArgument(format!("invalid tar header: bad {what}"));
+    let mode = h.mode().map_err(|_| bad("mode"))? & 0o7777;
+    let mut uid = u32::try_from(h.uid().map_err(|_| bad("uid"))?).map_err(|_| bad("uid"))?;
+    let mut gid = u32::try_from(h.gid().map_err(|_| bad("gid"))?).map_err(|_| bad("gid"))?;
+    let secs = i64::try_from(h.mtime().map_err(|_| bad("mtime"))?).unwrap_or(i64::MAX);
+    let mut mtime = Timespec {
+        tv_sec: secs,
+        tv_nsec: 0,
+    };
+    let mut atime = None;
+    let mut xattrs = Vec::new();
+    if let Some(exts) = entry.pax_extensions().map_err(|_| bad("pax records"))? {
+        for ext in exts {
+            let ext = ext.map_err(|_| bad("pax records"))?;
+            let Ok(key) = ext.key() else { continue };
+            let value = ext.value().unwrap_or("");
+            match key {
+                "uid" => uid = value.parse().map_err(|_| bad("uid"))?,
+                "gid" => gid = value.parse().map_err(|_| bad("gid"))?,
+                "mtime" => mtime = parse_pax_time(value).ok_or_else(|| bad("mtime"))?,
+                "atime" => atime = parse_pax_time(value),
+                _ => {
+                    if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                        let name = CString::new(name).map_err(|_| bad("xattr name"))?;
+                        xattrs.push((name, ext.value_bytes().to_vec()));
+                    }
+                }
+            }
+        }
+    }
+    let times = Timestamps {
+        last_access: atime.unwrap_or(mtime),
+        last_modification: mtime,
+    };
+    Ok(Meta {
+        mode,
+        uid,
+        gid,
+        times,
+        xattrs,
+    })
+}
+
+/// `1700000000.5` -> seconds and nanoseconds.
+fn parse_pax_time(v: &str) -> Option<Timespec> {
+    let (secs, frac) = v.split_once('.').unwrap_or((v, ""));
+    let tv_sec: i64 = secs.parse().ok()?;
+    let digits: String = frac.chars().take(9).collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let tv_nsec = if digits.is_empty() {
+        0
+    } else {
+        format!("{digits:0<9}").parse().ok()?
+    };
+    if v.starts_with('-') && tv_nsec > 0 {
+        return Some(Timespec {
+            tv_sec: tv_sec - 1,
+            tv_nsec: 1_000_000_000 - tv_nsec,
+        });
+    }
+    Some(Timespec { tv_sec, tv_nsec })
+}

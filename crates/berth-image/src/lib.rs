@@ -1,0 +1,30 @@
+//! Berth image store ("graph"): Docker references, image configs, a content-addressed blob store,
+//! safe layer extraction, layer snapshots (overlay, vfs) and the image store built on them.
+
+pub mod blobs;
+pub mod changes;
+pub mod compression;
+pub mod config;
+mod copy;
+pub mod diff;
+pub mod digest;
+pub mod error;
+pub mod extract;
+mod fsutil;
+mod lock;
+pub mod reference;
+pub mod snapshot;
+pub mod store;
+mod xattr;
+
+pub use config::{ContainerConfig, HealthConfig, History, ImageConfig, RootFs};
+pub use digest::{Digest, ImageId};
+pub use error::{Error, ErrorKind, Result};
+pub use extract::{DevicePolicy, ExtractOptions, ExtractStats, WhiteoutMode};
+pub use reference::Reference;
+pub use snapshot::{Driver, DriverChoice, GraphDriverData, RwLayer, mount_rw, read_file, unmount};
+pub use store::{
+    Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, PruneReport, RemoveEvent, Usage,
+};
+#[cfg(test)]
+mod testutil;

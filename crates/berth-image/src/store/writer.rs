@@ -1,0 +1,174 @@
+//! Adding images: an [`ImageWriter`] unpacks layers into temp directories (decompression and
+//! diff-id hashing overlapping with file creation), reuses layers the store already has, and
+//! commits layers, config blob, image record and references in one locked step.
+
+use std::io::Read;
+
+use super::meta::{ImageMeta, LayerMeta};
+use super::repositories::Repositories;
+use super::{ImageStore, LayerInfo};
+use crate::compression::decode_in_background;
+use crate::config::{ImageConfig, format_time};
+use crate::digest::{Digest, ImageId, chain_id};
+use crate::error::{Error, Result};
+use crate::extract::{ExtractOptions, apply_layer};
+use crate::lock::FileLock;
+use crate::reference::Reference;
+use crate::snapshot::Staged;
+
+/// Builds one image; dropping it without [`ImageWriter::commit`] discards unpacked layers.
+#[derive(Debug)]
+pub struct ImageWriter<'s> {
+    store: &'s ImageStore,
+    _writer: FileLock,
+    layers: Vec<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    meta: LayerMeta,
+    /// Unpacked here and not yet in the store.
+    staged: Option<Staged>,
+}
+
+impl Pending {
+    fn info(&self) -> LayerInfo {
+        LayerInfo {
+            chain_id: self.meta.chain_id.clone(),
+            diff_id: self.meta.diff_id.clone(),
+            size: self.meta.size,
+        }
+    }
+}
+
+impl ImageStore {
+    /// Starts adding an image.
+    pub fn writer(&self) -> Result<ImageWriter<'_>> {
+        Ok(ImageWriter {
+            store: self,
+            _writer: FileLock::shared(&self.gc_lock_path())?,
+            layers: Vec::new(),
+        })
+    }
+
+    /// Whether the layer with this chain id is in the store (a pull can skip downloading it).
+    pub fn has_layer(&self, chain_id: &Digest) -> Result<bool> {
+        Ok(self.meta.read_layer(chain_id)?.is_some() && self.snapshots.has_layer(chain_id))
+    }
+}
+
+impl ImageWriter<'_> {
+    /// The chain id the next layer builds on.
+    pub fn top(&self) -> Option<&Digest> {
+        self.layers.last().map(|l| &l.meta.chain_id)
+    }
+
+    /// Appends a layer the store already has (found by its diff id on top of the current chain).
+    pub fn add_existing_layer(&mut self, diff_id: &Digest) -> Result<LayerInfo> {
+        let chain = chain_id(self.top(), diff_id);
+        let meta = match self.store.meta.read_layer(&chain)? {
+            Some(m) if self.store.snapshots.has_layer(&chain) => m,
+            _ => return Err(Error::NotFound(format!("layer {chain} not found"))),
+        };
+        self.layers.push(Pending { meta, staged: None });
+        Ok(self.layers[self.layers.len() - 1].info())
+    }
+
+    /// Unpacks a layer stream (plain, gzip or zstd tar) on top of the current chain. With
+    /// `expected_diff_id`, a stream whose uncompressed digest differs is refused.
+    pub fn add_layer<R: Read + Send>(
+        &mut self,
+        reader: R,
+        expected_diff_id: Option<&Digest>,
+    ) -> Result<LayerInfo> {
+        let store = self.store;
+        let parent = self
+            .layers
+            .last()
+            .map(|l| store.snapshots.content_of(&l.meta.chain_id, l.staged.as_ref()));
+        let staged = store.snapshots.stage(parent.as_deref())?;
+        let opts = ExtractOptions {
+            whiteouts: store.snapshots.driver.whiteouts(),
+            devices: store.devices,
+            same_owner: rustix::process::geteuid().is_root(),
+        };
+        let (stats, diff_id, _) = decode_in_background(reader, |r| apply_layer(&staged.content, r, &opts))?;
+        if let Some(expected) = expected_diff_id
+            && expected != &diff_id
+        {
+            return Err(Error::Corrupt(format!(
+                "layer diff id mismatch: expected {expected}, got {diff_id}"
+            )));
+        }
+        let parent_chain = self.top().cloned();
+        let chain = chain_id(parent_chain.as_ref(), &diff_id);
+        let pending = match store.meta.read_layer(&chain)? {
+            Some(meta) if store.snapshots.has_layer(&chain) => Pending { meta, staged: None },
+            _ => Pending {
+                meta: LayerMeta {
+                    chain_id: chain,
+                    diff_id,
+                    parent: parent_chain,
+                    size: stats.size,
+                },
+                staged: Some(staged),
+            },
+        };
+        self.layers.push(pending);
+        Ok(self.layers[self.layers.len() - 1].info())
+    }
+
+    /// Stores the image: its exact `config` bytes (whose `rootfs.diff_ids` must match the layers),
+    /// the layers, and the references (tags move, digests must not).
+    pub fn commit(
+        self,
+        config: &[u8],
+        references: &[Reference],
+        parent: Option<&ImageId>,
+    ) -> Result<ImageId> {
+        let parsed: ImageConfig = serde_json::from_slice(config)
+            .map_err(|e| Error::InvalidArgument(format!("invalid image config: {e}")))?;
+        let diff_ids: Vec<&Digest> = self.layers.iter().map(|l| &l.meta.diff_id).collect();
+        if parsed.rootfs.diff_ids.iter().collect::<Vec<_>>() != diff_ids {
+            return Err(Error::InvalidArgument(
+                "image config rootfs.diff_ids does not match its layers".into(),
+            ));
+        }
+        let store = self.store;
+        let id = ImageId::of_config(config);
+        let _lock = store.lock()?;
+        let mut size = 0;
+        let mut chains = Vec::with_capacity(self.layers.len());
+        for layer in self.layers {
+            if let Some(staged) = layer.staged
+                && store.meta.read_layer(&layer.meta.chain_id)?.is_none()
+            {
+                store.snapshots.commit(staged, &layer.meta.chain_id)?;
+                store.meta.write_layer(&layer.meta)?;
+            }
+            size += layer.meta.size;
+            chains.push(layer.meta.chain_id);
+        }
+        store.blobs.put_verified(id.digest(), config)?;
+        if store.meta.read_image(&id)?.is_none() {
+            let created = format_time(time::OffsetDateTime::now_utc());
+            store.meta.write_image(
+                &id,
+                &ImageMeta {
+                    created,
+                    parent: parent.cloned(),
+                    layers: chains,
+                    size,
+                },
+            )?;
+        }
+        if !references.is_empty() {
+            let mut repos = Repositories::load(&store.image_dir)?;
+            for r in references {
+                repos.add(r, &id)?;
+            }
+            repos.save(&store.image_dir)?;
+        }
+        Ok(id)
+    }
+}
