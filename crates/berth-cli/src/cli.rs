@@ -14,6 +14,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
+
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalOpts {
@@ -27,7 +37,7 @@ pub struct GlobalOpts {
     #[arg(short = 'H', long, global = true, env = "BERTH_HOST")]
     pub host: Option<String>,
     /// Storage driver: overlay2 or vfs (default: overlay2 where it works)
-    #[arg(short = 's', long, global = true, env = "BERTH_STORAGE_DRIVER")]
+    #[arg(long, global = true, env = "BERTH_STORAGE_DRIVER")]
     pub storage_driver: Option<String>,
     /// Parent cgroup of containers
     #[arg(

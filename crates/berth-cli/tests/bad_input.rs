@@ -24,7 +24,7 @@ fn bad_flags_and_values() {
         &env,
         &["run", "-m", "12q", "busybox", "true"],
         125,
-        "invalid size: '12q'",
+        "invalid argument \"12q\" for \"-m, --memory\" flag",
     );
     fails(&env, &["run", "--cpus", "lots", "busybox", "true"], 125, "--cpus");
     fails(
@@ -121,39 +121,67 @@ fn name_conflicts_are_clear_and_concurrency_safe() {
     );
 }
 
+/// A well-formed header (owner, time, mode set) of `kind` and `size`.
+fn header(kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(0o755);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h
+}
+
 #[test]
 fn hostile_import_writes_nothing_outside() {
-    let env = Env::empty();
+    let env = Env::new();
     let outside = env.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let busybox = std::fs::read("/bin/busybox").unwrap();
     let mut b = tar::Builder::new(Vec::new());
-    let mut link = tar::Header::new_gnu();
-    link.set_entry_type(tar::EntryType::Symlink);
-    link.set_size(0);
-    link.set_mode(0o777);
-    b.append_link(&mut link, "escape", &outside).unwrap();
-    let mut file = tar::Header::new_gnu();
-    file.set_size(5);
-    file.set_mode(0o644);
-    file.set_cksum();
-    b.append_data(&mut file, "escape/pwned", &b"owned"[..]).unwrap();
-    let mut dotdot = tar::Header::new_gnu();
-    dotdot.set_size(5);
-    dotdot.set_mode(0o644);
-    {
-        let name = b"../../../../../../tmp/berth-dotdot-pwned";
-        let gnu = dotdot.as_gnu_mut().unwrap();
-        gnu.name[..name.len()].copy_from_slice(name);
-    }
-    dotdot.set_cksum();
-    b.append(&dotdot, &b"owned"[..]).unwrap();
+    // A real program, so the imported image can be run and looked at.
+    let mut h = header(tar::EntryType::Regular, busybox.len() as u64);
+    b.append_data(&mut h, "bin/busybox", &busybox[..]).unwrap();
+    // A symlink to a host directory, then a file written "through" it.
+    let mut h = header(tar::EntryType::Symlink, 0);
+    b.append_link(&mut h, "escape", &outside).unwrap();
+    let mut h = header(tar::EntryType::Regular, 5);
+    b.append_data(&mut h, "escape/pwned", &b"owned"[..]).unwrap();
+    // A name climbing out with `..`, written into the raw header (the tar crate refuses to build one).
+    let mut h = header(tar::EntryType::Regular, 5);
+    let name = b"../../../../../../tmp/berth-dotdot-pwned";
+    h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+    h.set_cksum();
+    b.append(&h, &b"owned"[..]).unwrap();
+    // A hardlink to a host file.
+    let mut h = header(tar::EntryType::Link, 0);
+    b.append_link(&mut h, "passwd-link", "/etc/passwd").unwrap();
     let tarball = b.into_inner().unwrap();
-    let _ = env.berth_stdin(&["import", "-", "hostile"], &tarball);
+    let r = env.berth_stdin(&["import", "-", "hostile"], &tarball);
     assert!(
-        !outside.exists(),
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
         "a write went through a symlink out of the layer"
     );
     assert!(
         !std::path::Path::new("/tmp/berth-dotdot-pwned").exists(),
         "a .. path escaped the layer"
     );
+    if r.code == 0 {
+        // Where the import was accepted, what the entries became lies inside the image.
+        let seen = env.berth(&[
+            "run",
+            "--rm",
+            "hostile",
+            "/bin/busybox",
+            "find",
+            "/",
+            "-name",
+            "*pwned*",
+            "-xdev",
+        ]);
+        assert!(seen.stdout.contains("pwned"), "{} {}", seen.stdout, seen.stderr);
+    } else {
+        assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+    }
 }

@@ -86,20 +86,20 @@ fn ps_lists_filters_and_formats() {
 #[test]
 fn stop_kill_restart_and_signals() {
     let env = Env::new();
-    env.berth(&["run", "-d", "--name", "s", "busybox", "sleep", "1000"])
+    env.berth(&["run", "-d", "--name", "ss", "busybox", "sleep", "1000"])
         .ok();
     let t = Instant::now();
-    env.berth(&["stop", "-t", "1", "s"]).ok();
+    env.berth(&["stop", "-t", "1", "ss"]).ok();
     // sleep as pid 1 ignores SIGTERM: stop must fall back to SIGKILL after the grace period.
     assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
-    assert_eq!(env.inspect("s", "{{.State.ExitCode}}"), "137");
-    env.berth(&["start", "s"]).ok();
-    assert_eq!(env.inspect("s", "{{.State.Status}}"), "running");
-    env.berth(&["restart", "-t", "0", "s"]).ok();
-    assert_eq!(env.inspect("s", "{{.State.Status}}"), "running");
-    env.berth(&["kill", "-s", "KILL", "s"]).ok();
-    assert_eq!(env.berth(&["wait", "s"]).ok(), "137");
-    let r = env.berth(&["kill", "s"]);
+    assert_eq!(env.inspect("ss", "{{.State.ExitCode}}"), "137");
+    env.berth(&["start", "ss"]).ok();
+    assert_eq!(env.inspect("ss", "{{.State.Status}}"), "running");
+    env.berth(&["restart", "-t", "0", "ss"]).ok();
+    assert_eq!(env.inspect("ss", "{{.State.Status}}"), "running");
+    env.berth(&["kill", "-s", "KILL", "ss"]).ok();
+    assert_eq!(env.berth(&["wait", "ss"]).ok(), "137");
+    let r = env.berth(&["kill", "ss"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("is not running"), "{}", r.stderr);
     // A shell that traps TERM exits by itself with the code it chooses.
@@ -107,7 +107,7 @@ fn stop_kill_restart_and_signals() {
         "run",
         "-d",
         "--name",
-        "t",
+        "tt",
         "busybox",
         "sh",
         "-c",
@@ -115,18 +115,18 @@ fn stop_kill_restart_and_signals() {
     ])
     .ok();
     std::thread::sleep(Duration::from_millis(300));
-    env.berth(&["stop", "t"]).ok();
-    assert_eq!(env.inspect("t", "{{.State.ExitCode}}"), "42");
+    env.berth(&["stop", "tt"]).ok();
+    assert_eq!(env.inspect("tt", "{{.State.ExitCode}}"), "42");
 }
 
 #[test]
 fn pause_unpause_rename_top() {
     let env = Env::new();
-    env.berth(&["run", "-d", "--name", "p", "busybox", "sleep", "1000"])
+    env.berth(&["run", "-d", "--name", "pp", "busybox", "sleep", "1000"])
         .ok();
-    env.berth(&["pause", "p"]).ok();
+    env.berth(&["pause", "pp"]).ok();
     assert_eq!(
-        env.inspect("p", "{{.State.Status}} {{.State.Paused}}"),
+        env.inspect("pp", "{{.State.Status}} {{.State.Paused}}"),
         "paused true"
     );
     assert!(
@@ -134,12 +134,12 @@ fn pause_unpause_rename_top() {
             .ok()
             .ends_with("(Paused)")
     );
-    env.berth(&["unpause", "p"]).ok();
-    assert_eq!(env.inspect("p", "{{.State.Status}}"), "running");
-    env.berth(&["rename", "p", "q"]).ok();
-    assert_eq!(env.inspect("q", "{{.Name}}"), "/q");
-    assert_ne!(env.berth(&["inspect", "p"]).code, 0);
-    let top = env.berth(&["top", "q"]).ok();
+    env.berth(&["unpause", "pp"]).ok();
+    assert_eq!(env.inspect("pp", "{{.State.Status}}"), "running");
+    env.berth(&["rename", "pp", "qq"]).ok();
+    assert_eq!(env.inspect("qq", "{{.Name}}"), "/qq");
+    assert_ne!(env.berth(&["inspect", "pp"]).code, 0);
+    let top = env.berth(&["top", "qq"]).ok();
     assert!(top.lines().next().unwrap().starts_with("UID"), "{top}");
     assert!(top.contains("sleep 1000"), "{top}");
 }
@@ -147,32 +147,32 @@ fn pause_unpause_rename_top() {
 #[test]
 fn rm_refuses_running_unless_forced() {
     let env = Env::new();
-    env.berth(&["run", "-d", "--name", "r", "busybox", "sleep", "1000"])
+    env.berth(&["run", "-d", "--name", "rr", "busybox", "sleep", "1000"])
         .ok();
-    let r = env.berth(&["rm", "r"]);
+    let r = env.berth(&["rm", "rr"]);
     assert_ne!(r.code, 0);
     assert!(
         r.stderr.contains("You cannot remove a running container"),
         "{}",
         r.stderr
     );
-    env.berth(&["rm", "-f", "r"]).ok();
+    env.berth(&["rm", "-f", "rr"]).ok();
     assert_eq!(env.berth(&["ps", "-aq"]).ok(), "");
     // The name is free again.
-    env.berth(&["create", "--name", "r", "busybox", "true"]).ok();
+    env.berth(&["create", "--name", "rr", "busybox", "true"]).ok();
 }
 
 #[test]
 fn exec_joins_the_container() {
     let env = Env::new();
     env.berth(&[
-        "run", "-d", "--name", "x", "-h", "inside", "-e", "BASE=1", "busybox", "sleep", "1000",
+        "run", "-d", "--name", "xx", "-h", "inside", "-e", "BASE=1", "busybox", "sleep", "1000",
     ])
     .ok();
     let out = env
         .berth(&[
             "exec",
-            "x",
+            "xx",
             "sh",
             "-c",
             "hostname; echo $BASE; ps -o comm | grep -c sleep",
@@ -180,26 +180,36 @@ fn exec_joins_the_container() {
         .ok();
     assert_eq!(out, "inside\n1\n1");
     assert_eq!(
-        env.berth(&["exec", "-u", "nobody", "x", "id", "-u"]).ok(),
+        env.berth(&["exec", "-u", "nobody", "xx", "id", "-u"]).ok(),
         "65534"
     );
     assert_eq!(
-        env.berth(&["exec", "-w", "/tmp", "-e", "E=2", "x", "sh", "-c", "pwd; echo $E"])
-            .ok(),
+        env.berth(&[
+            "exec",
+            "-w",
+            "/tmp",
+            "-e",
+            "E=2",
+            "xx",
+            "sh",
+            "-c",
+            "pwd; echo $E"
+        ])
+        .ok(),
         "/tmp\n2"
     );
-    assert_eq!(env.berth(&["exec", "x", "sh", "-c", "exit 5"]).code, 5);
-    let r = env.berth_stdin(&["exec", "-i", "x", "cat"], b"piped\n");
+    assert_eq!(env.berth(&["exec", "xx", "sh", "-c", "exit 5"]).code, 5);
+    let r = env.berth_stdin(&["exec", "-i", "xx", "cat"], b"piped\n");
     assert_eq!(r.ok(), "piped");
-    assert_eq!(env.berth(&["exec", "x", "nope"]).code, 127);
+    assert_eq!(env.berth(&["exec", "xx", "nope"]).code, 127);
     // exec keeps the container's security: no CAP_SYS_ADMIN, so mounting fails.
     assert_ne!(
-        env.berth(&["exec", "x", "mount", "-t", "tmpfs", "t", "/mnt"])
+        env.berth(&["exec", "xx", "mount", "-t", "tmpfs", "tt", "/mnt"])
             .code,
         0
     );
-    env.berth(&["stop", "-t", "0", "x"]).ok();
-    assert_ne!(env.berth(&["exec", "x", "true"]).code, 0);
+    env.berth(&["stop", "-t", "0", "xx"]).ok();
+    assert_ne!(env.berth(&["exec", "xx", "true"]).code, 0);
 }
 
 #[test]
@@ -208,21 +218,21 @@ fn logs_tail_timestamps_and_follow() {
     env.berth(&[
         "run",
         "--name",
-        "l",
+        "ll",
         "busybox",
         "sh",
         "-c",
         "for i in 1 2 3 4; do echo line$i; done",
     ])
     .ok();
-    assert_eq!(env.berth(&["logs", "--tail", "2", "l"]).ok(), "line3\nline4");
-    let ts = env.berth(&["logs", "-t", "--tail", "1", "l"]).ok();
+    assert_eq!(env.berth(&["logs", "--tail", "2", "ll"]).ok(), "line3\nline4");
+    let ts = env.berth(&["logs", "-t", "--tail", "1", "ll"]).ok();
     assert!(ts.starts_with("20") && ts.ends_with("Z line4"), "{ts}");
     env.berth(&[
         "run",
         "-d",
         "--name",
-        "f",
+        "ff",
         "busybox",
         "sh",
         "-c",
@@ -230,7 +240,7 @@ fn logs_tail_timestamps_and_follow() {
     ])
     .ok();
     let t = Instant::now();
-    assert_eq!(env.berth(&["logs", "-f", "f"]).ok(), "a\nb");
+    assert_eq!(env.berth(&["logs", "-f", "ff"]).ok(), "a\nb");
     assert!(
         t.elapsed() >= Duration::from_millis(500),
         "follow must wait for the exit"
@@ -240,17 +250,17 @@ fn logs_tail_timestamps_and_follow() {
 #[test]
 fn create_then_start_attached() {
     let env = Env::new();
-    env.berth(&["create", "--name", "c", "busybox", "echo", "attached"])
+    env.berth(&["create", "--name", "cc", "busybox", "echo", "attached"])
         .ok();
-    assert_eq!(env.inspect("c", "{{.State.Status}}"), "created");
-    assert_eq!(env.berth(&["start", "-a", "c"]).ok(), "attached");
-    assert_eq!(env.inspect("c", "{{.State.Status}}"), "exited");
+    assert_eq!(env.inspect("cc", "{{.State.Status}}"), "created");
+    assert_eq!(env.berth(&["start", "-a", "cc"]).ok(), "attached");
+    assert_eq!(env.inspect("cc", "{{.State.Status}}"), "exited");
 }
 
 #[test]
 fn foreground_run_forwards_signals() {
     let env = Env::new();
-    let mut child = env
+    let child = env
         .cmd(&[
             "run",
             "--rm",

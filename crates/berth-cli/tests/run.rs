@@ -196,7 +196,7 @@ fn users_resolve_in_the_image() {
     assert_eq!(
         env.berth(&["run", "--rm", "-u", "1234:5678", "busybox", "id"])
             .ok(),
-        "uid=1234 gid=5678 groups=5678"
+        "uid=1234 gid=5678"
     );
     let r = env.berth(&["run", "--rm", "-u", "ghost", "busybox", "id"]);
     assert_eq!(r.code, 125);

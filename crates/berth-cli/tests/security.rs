@@ -48,7 +48,7 @@ fn privileged_gets_everything_the_host_has() {
             "busybox",
             "sh",
             "-c",
-            "mount -t tmpfs t /mnt && echo mounted",
+            "mount -t tmpfs t /tmp && echo mounted",
         ])
         .ok();
     assert_eq!(out, "mounted");

@@ -3,7 +3,11 @@
 //! header — `[kind, 0, 0, 0, length as big-endian u32]` then the payload — so stdout/stderr frames can be relayed to
 //! Docker API clients unchanged; a few kinds beyond Docker's carry control messages.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
 
 /// Kinds of frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +150,30 @@ pub fn parse_resize(payload: &[u8]) -> Option<(u16, u16)> {
     ))
 }
 
+/// Unix socket paths are limited to 108 bytes, and a data root can be deep; so sockets are reached through a short
+/// `/proc/self/fd/N/<name>` path, N being an open descriptor of their directory.
+fn short_path(socket: &Path) -> io::Result<(File, String)> {
+    let dir = File::open(socket.parent().unwrap_or(Path::new("/")))?;
+    let name = socket
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = format!("/proc/self/fd/{}/{name}", dir.as_raw_fd());
+    Ok((dir, path))
+}
+
+/// Binds a listening socket at `socket`, whatever the length of its path.
+pub fn listen(socket: &Path) -> io::Result<UnixListener> {
+    let (_dir, path) = short_path(socket)?;
+    UnixListener::bind(path)
+}
+
+/// Connects to the socket at `socket`, whatever the length of its path.
+pub fn connect(socket: &Path) -> io::Result<UnixStream> {
+    let (_dir, path) = short_path(socket)?;
+    UnixStream::connect(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +205,19 @@ mod tests {
         d.push(&[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
         assert!(d.next_frame().is_err());
         assert!(read_frame(&mut &[1u8, 0, 0][..]).unwrap().is_none());
+    }
+
+    #[test]
+    fn sockets_work_beyond_the_path_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("d".repeat(100)).join("e".repeat(60));
+        std::fs::create_dir_all(&deep).unwrap();
+        let sock = deep.join("attach.sock");
+        let listener = listen(&sock).unwrap();
+        let mut client = connect(&sock).unwrap();
+        write_frame(&mut client, Kind::Hello, &[1]).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert_eq!(read_frame(&mut server).unwrap(), Some((Kind::Hello, vec![1])));
     }
 
     #[test]

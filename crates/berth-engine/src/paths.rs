@@ -8,6 +8,9 @@ pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
 /// Default runtime state directory.
 pub const DEFAULT_EXEC_ROOT: &str = "/run/berth";
 
+/// File name of a shim's attach socket inside the container's runtime directory.
+pub const ATTACH_SOCKET: &str = "attach.sock";
+
 /// The two roots and the paths derived from them.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -50,7 +53,7 @@ impl Paths {
 
     /// The attach socket of a running container's shim.
     pub fn attach_socket(&self, id: &str) -> PathBuf {
-        self.runtime_dir(id).join("attach.sock")
+        self.runtime_dir(id).join(ATTACH_SOCKET)
     }
 
     /// The json-file log of a container.

@@ -17,6 +17,16 @@ use crate::paths::Paths;
 
 const RECORD: &str = "container.json";
 
+/// How long a name reservation may exist without its container record before it counts as abandoned (its creator
+/// was killed between reserving the name and writing the record).
+const RESERVATION_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn is_stale(link: &std::path::Path) -> bool {
+    fs::symlink_metadata(link)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > RESERVATION_GRACE))
+}
+
 /// Access to stored containers.
 #[derive(Debug, Clone)]
 pub struct ContainerStore {
@@ -158,13 +168,13 @@ impl ContainerStore {
                     let owner = fs::read_link(&link)
                         .map(|t| t.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    if !owner.is_empty() && self.record_path(&owner).exists() {
+                    if owner.is_empty() || self.record_path(&owner).exists() || !is_stale(&link) {
                         return Err(Error::Conflict(format!(
                             "Conflict. The container name \"/{name}\" is already in use by container \"{owner}\". \
                              You have to remove (or rename) that container to be able to reuse that name."
                         )));
                     }
-                    // A stale reservation (its container was never written or is gone): replace it.
+                    // A reservation whose container was never written (its creator died): replace it.
                     let _ = fs::remove_file(&link);
                 }
                 Err(e) => return Err(Error::io(format!("reserve name {name}"), e)),
@@ -259,9 +269,32 @@ mod tests {
     }
 
     #[test]
-    fn stale_name_links_are_taken_over() {
+    fn fresh_reservations_hold_and_stale_ones_are_taken_over() {
         let (_d, s) = store();
         s.reserve_name("ghost", &ids::new_id()).unwrap();
+        assert!(matches!(
+            s.reserve_name("ghost", "racer"),
+            Err(Error::Conflict(_))
+        ));
+        let link = s.paths.names().join("ghost");
+        let old = std::time::SystemTime::now() - 2 * RESERVATION_GRACE;
+        let times = rustix::fs::Timestamps {
+            last_access: rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            last_modification: rustix::fs::Timespec {
+                tv_sec: old.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64,
+                tv_nsec: 0,
+            },
+        };
+        rustix::fs::utimensat(
+            rustix::fs::CWD,
+            &link,
+            &times,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .unwrap();
         s.reserve_name("ghost", "new-owner").unwrap();
     }
 

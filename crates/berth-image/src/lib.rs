@@ -17,12 +17,16 @@ pub mod snapshot;
 pub mod store;
 mod xattr;
 
-pub use config::{ContainerConfig, HealthConfig, History, ImageConfig, RootFs};
+pub use changes::apply_changes;
+pub use config::{ContainerConfig, Empty, HealthConfig, History, ImageConfig, RootFs};
+pub use diff::{TreeKind, write_layer_tar};
 pub use digest::{Digest, ImageId};
 pub use error::{Error, ErrorKind, Result};
-pub use extract::{DevicePolicy, ExtractOptions, ExtractStats, WhiteoutMode};
+pub use extract::{DevicePolicy, ExtractOptions, ExtractStats, WhiteoutMode, apply_layer};
 pub use reference::Reference;
-pub use snapshot::{Driver, DriverChoice, GraphDriverData, RwLayer, mount_rw, read_file, unmount};
+pub use snapshot::{
+    Driver, DriverChoice, GraphDriverData, RwLayer, mount_rw, overlay_mount, read_file, unmount,
+};
 pub use store::{
     Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, PruneReport, RemoveEvent, Usage,
 };

@@ -13,6 +13,9 @@ use crate::opts;
 /// Container configuration flags.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ContainerOpts {
+    /// Print help (`-h` is --hostname, as in Docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Assign a name to the container
     #[arg(long)]
     pub name: Option<String>,
@@ -43,6 +46,9 @@ pub struct ContainerOpts {
     /// Set meta data on a container
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long)]
+    pub label_file: Vec<String>,
     /// Bind mount a volume
     #[arg(short, long)]
     pub volume: Vec<String>,
@@ -156,10 +162,15 @@ impl ContainerOpts {
                 "image platform {p} is not supported on this host (linux/amd64)"
             )));
         }
-        if let Some(r) = self.restart.as_deref().filter(|r| *r != "no") {
-            return Err(Failure::engine(format!(
-                "restart policy {r:?} is not supported yet (only \"no\")"
-            )));
+        if let Some(r) = &self.restart {
+            let policy = opts::parse_restart(r).map_err(|e| bad_flag(r, "--restart", e))?;
+            if policy.name != opts::RestartPolicyName::No {
+                return Err(Failure::engine(format!(
+                    "restart policy {}:{} is not supported yet (only \"no\")",
+                    policy.name.as_str(),
+                    policy.max_retries
+                )));
+            }
         }
         let mut env = Vec::new();
         for file in &self.env_file {
@@ -169,7 +180,12 @@ impl ContainerOpts {
             env.push(opts::parse_env(e).map_err(engine_err)?);
         }
         let mut labels = BTreeMap::new();
-        for l in &self.label {
+        let mut label_args = Vec::new();
+        for f in &self.label_file {
+            label_args.extend(opts::parse_label_file(std::path::Path::new(f)).map_err(engine_err)?);
+        }
+        label_args.extend(self.label.iter().cloned());
+        for l in &label_args {
             let (k, v) = opts::parse_label(l).map_err(engine_err)?;
             labels.insert(k, v);
         }
@@ -180,6 +196,16 @@ impl ContainerOpts {
                 name: parsed.name,
                 soft: parsed.soft,
                 hard: parsed.hard,
+            });
+        }
+        // Like Docker's CLI, resolve relative bind sources here; the engine validates the rest.
+        let mut binds = Vec::new();
+        for v in &self.volume {
+            let spec = opts::parse_volume(v).map_err(|e| bad_flag(v, "-v, --volume", e))?;
+            binds.push(match spec.kind {
+                opts::MountKind::Bind if spec.mode.is_empty() => format!("{}:{}", spec.source, spec.target),
+                opts::MountKind::Bind => format!("{}:{}:{}", spec.source, spec.target, spec.mode),
+                _ => v.clone(),
             });
         }
         let mut mounts = Vec::new();
@@ -229,7 +255,7 @@ impl ContainerOpts {
             ..Default::default()
         };
         let host_config = HostConfig {
-            binds: (!self.volume.is_empty()).then(|| self.volume.clone()),
+            binds: (!binds.is_empty()).then_some(binds),
             mounts: (!mounts.is_empty()).then_some(mounts.into_iter().map(to_mount).collect()),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
             network_mode: self.network.clone().unwrap_or_default(),

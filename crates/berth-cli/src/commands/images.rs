@@ -73,7 +73,7 @@ pub fn run(e: &Engine, a: ImagesArgs) -> CmdResult {
     let now = berth_engine::timefmt::unix_nanos() / 1_000_000_000;
     let mut rows: Vec<Value> = Vec::new();
     let mut images = e.images().list()?;
-    images.sort_by(|x, y| y.created.cmp(&x.created));
+    images.sort_by_key(|i| std::cmp::Reverse(i.created));
     for img in images {
         let is_dangling = img.repo_tags.is_empty();
         if dangling.is_some_and(|d| d != is_dangling) {
@@ -126,7 +126,13 @@ pub fn run(e: &Engine, a: ImagesArgs) -> CmdResult {
     }
     print!(
         "{}",
-        output::render(a.format.as_deref(), DEFAULT_TABLE, HEADERS, &rows)?
+        output::render(
+            a.format.as_deref(),
+            DEFAULT_TABLE,
+            HEADERS,
+            &rows,
+            "*formatter.ImageContext"
+        )?
     );
     Ok(0)
 }

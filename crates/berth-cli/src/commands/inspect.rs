@@ -2,11 +2,10 @@
 
 use berth_engine::Engine;
 use clap::Args;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{CmdResult, Failure};
-use crate::template::Template;
+use crate::template::{self, MissingKey, Template};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -23,17 +22,6 @@ pub struct InspectArgs {
     pub names: Vec<String>,
 }
 
-/// Docker prints inspect JSON with four-space indentation.
-pub fn to_pretty(v: &impl Serialize) -> String {
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    if v.serialize(&mut ser).is_err() {
-        return String::new();
-    }
-    String::from_utf8(out).unwrap_or_default()
-}
-
 /// The inspect object of a container, without berth's private fields.
 pub fn container_json(e: &Engine, name: &str) -> Result<Value, berth_engine::Error> {
     let c = e.inspect(name)?;
@@ -48,10 +36,13 @@ pub fn container_json(e: &Engine, name: &str) -> Result<Value, berth_engine::Err
 pub fn print_objects(objects: &[Value], format: Option<&str>) -> Result<(), Failure> {
     match format {
         Some(f) => {
-            let tpl = Template::parse(f).map_err(|m| Failure {
-                message: m.to_string(),
-                code: 1,
-            })?;
+            // Like Docker, a field the object does not have is an error rather than "<no value>".
+            let tpl = Template::parse(f)
+                .map_err(|m| Failure {
+                    message: m.to_string(),
+                    code: 1,
+                })?
+                .with_missing_key(MissingKey::MapError);
             for o in objects {
                 println!(
                     "{}",
@@ -62,7 +53,11 @@ pub fn print_objects(objects: &[Value], format: Option<&str>) -> Result<(), Fail
                 );
             }
         }
-        None => println!("{}", to_pretty(&objects)),
+        // Docker prints Go's json.MarshalIndent with four spaces (HTML characters escaped).
+        None => println!(
+            "{}",
+            template::go_json(&Value::Array(objects.to_vec()), true, Some("    "))
+        ),
     }
     Ok(())
 }

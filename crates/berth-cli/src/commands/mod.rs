@@ -24,26 +24,21 @@ pub mod wait;
 use crate::error::{CmdResult, Failure};
 
 /// Applies `f` to each named container as Docker's multi-container verbs do: print the name on success, report each
-/// failure on stderr, and fail at the end if any did.
+/// failure on one line of stderr, and fail if any did (the last failure becomes the command's error).
 pub(crate) fn each(
     names: &[String],
     mut f: impl FnMut(&str) -> Result<(), berth_engine::Error>,
 ) -> CmdResult {
-    let mut last = None;
+    let mut last: Option<Failure> = None;
     for name in names {
         match f(name) {
             Ok(()) => println!("{name}"),
             Err(e) => {
-                eprintln!("berth: {e}");
-                last = Some(e);
+                if let Some(previous) = last.replace(e.into()) {
+                    eprintln!("berth: {previous}");
+                }
             }
         }
     }
-    match last {
-        None => Ok(0),
-        Some(e) => Err(Failure {
-            message: "one or more containers failed".into(),
-            code: e.exit_code().min(125),
-        }),
-    }
+    last.map_or(Ok(0), Err)
 }

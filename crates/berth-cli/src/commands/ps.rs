@@ -200,7 +200,13 @@ pub fn run(e: &Engine, a: PsArgs) -> CmdResult {
     let rows: Vec<Value> = containers.iter().map(|c| row(c, a.no_trunc)).collect();
     print!(
         "{}",
-        output::render(a.format.as_deref(), DEFAULT_TABLE, HEADERS, &rows)?
+        output::render(
+            a.format.as_deref(),
+            DEFAULT_TABLE,
+            HEADERS,
+            &rows,
+            "*formatter.ContainerContext"
+        )?
     );
     Ok(0)
 }

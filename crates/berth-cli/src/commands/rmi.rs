@@ -27,22 +27,16 @@ pub fn print_event(ev: &RemoveEvent) {
 }
 
 pub fn run(e: &Engine, a: RmiArgs) -> CmdResult {
-    let mut failed = false;
+    let mut last: Option<Failure> = None;
     for name in &a.images {
         match e.remove_image(name, a.force) {
             Ok(events) => events.iter().for_each(print_event),
             Err(err) => {
-                eprintln!("berth: {err}");
-                failed = true;
+                if let Some(previous) = last.replace(err.into()) {
+                    eprintln!("berth: {previous}");
+                }
             }
         }
     }
-    if failed {
-        Err(Failure {
-            message: "one or more images could not be removed".into(),
-            code: 1,
-        })
-    } else {
-        Ok(0)
-    }
+    last.map_or(Ok(0), Err)
 }

@@ -12,6 +12,7 @@ use crate::relay::{self, RelayOpts};
 use crate::terminal;
 
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
     #[command(flatten)]
     pub opts: ContainerOpts,

@@ -34,15 +34,7 @@ pub fn run(e: &Engine, a: StartArgs) -> CmdResult {
         };
         return super::run::attached_start(e, &c.id, &opts);
     }
-    let mut failed = None;
-    for name in &a.containers {
-        match e.start(name, Default::default()) {
-            Ok(_) => println!("{name}"),
-            Err(err) => {
-                eprintln!("berth: {err}");
-                failed = Some(Failure::engine(format!("failed to start containers: {name}")));
-            }
-        }
-    }
-    failed.map_or(Ok(0), Err)
+    super::each(&a.containers, |name| {
+        e.start(name, Default::default()).map(|_| ())
+    })
 }

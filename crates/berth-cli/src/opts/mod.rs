@@ -17,16 +17,14 @@ mod volume;
 
 pub use bytes::{parse_bytes, parse_memory_swap};
 pub use cpus::parse_cpus;
-pub use env::{
-    parse_env, parse_env_file, parse_env_file_with, parse_env_with, parse_label, parse_label_file,
-};
+pub use env::{parse_env, parse_env_file, parse_label, parse_label_file};
 pub use filter::parse_filter;
 pub use mount::{parse_mount, parse_tmpfs};
-pub use restart::{RestartPolicy, RestartPolicyName, parse_restart};
+pub use restart::{RestartPolicyName, parse_restart};
 pub use since::parse_since;
-pub use ulimit::{Ulimit, parse_ulimit};
-pub use user::{Ident, UserSpec, parse_user};
-pub use volume::{BindRecursive, MountKind, MountSpec, Propagation, parse_volume};
+pub use ulimit::parse_ulimit;
+pub use user::parse_user;
+pub use volume::{MountKind, MountSpec, parse_volume};
 
 /// A flag value Docker would refuse, with Docker's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -30,13 +30,6 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-impl Ulimit {
-    /// The OCI rlimit type, e.g. `RLIMIT_NOFILE`.
-    pub fn oci_type(&self) -> String {
-        format!("RLIMIT_{}", self.name.to_ascii_uppercase())
-    }
-}
-
 /// Parses `nofile=1024:2048` or `nproc=512` (hard defaults to soft).
 pub fn parse_ulimit(value: &str) -> Result<Ulimit, Error> {
     let Some((name, limits)) = value.split_once('=') else {
@@ -109,7 +102,6 @@ mod tests {
             })
         );
         assert_eq!(parse_ulimit("stack=8192:-1").map(|u| u.hard), Ok(-1));
-        assert_eq!(parse_ulimit("nofile=1").unwrap().oci_type(), "RLIMIT_NOFILE");
     }
 
     #[test]

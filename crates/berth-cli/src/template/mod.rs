@@ -145,11 +145,6 @@ impl Format {
         })
     }
 
-    /// Whether this is a table format (header row and aligned columns).
-    pub fn is_table(&self) -> bool {
-        self.table
-    }
-
     /// Sets the behaviour for missing keys in rows (Docker's rows are typed: see [`MissingKey::Field`]).
     pub fn with_missing_key(mut self, missing: MissingKey) -> Format {
         self.template = self.template.with_missing_key(missing);
@@ -182,11 +177,6 @@ impl Format {
         text.push_str(&body);
         Ok(tabwriter::align(&text))
     }
-}
-
-/// Parses `format` and renders `rows` (see [`Format::render`]).
-pub fn render_table(format: &str, headers: &[(&str, &str)], rows: &[Value]) -> Result<String, Error> {
-    Format::parse(format)?.render(headers, rows)
 }
 
 /// Aligns rows of cells as Docker's default listings (`docker ps`, `docker images`) do; every

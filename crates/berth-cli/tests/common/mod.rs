@@ -112,7 +112,8 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
+        // A command that fails before reading its input closes the pipe early; that is its answer, not ours.
+        let _ = child.stdin.take().unwrap().write_all(input);
         Run::from(child.wait_with_output().unwrap())
     }
 

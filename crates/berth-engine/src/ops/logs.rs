@@ -35,7 +35,7 @@ impl Engine {
         };
         let watch = match &sub {
             Some(_) => {
-                let fd = inotify::init(inotify::CreateFlags::CLOEXEC)
+                let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
                     .map_err(|e| Error::io("inotify", e.into()))?;
                 inotify::add_watch(&fd, &path, inotify::WatchFlags::MODIFY)
                     .map_err(|e| Error::io("watch log", e.into()))?;

@@ -44,9 +44,9 @@ impl Engine {
                 ));
             }
             Status::Removing | Status::Dead => {
-                return Err(Error::Conflict(format!(
-                    "container is marked for removal and cannot be started"
-                )));
+                return Err(Error::Conflict(
+                    "container is marked for removal and cannot be started".to_string(),
+                ));
             }
             _ => {}
         }

@@ -15,6 +15,10 @@ pub fn start(paths: &Paths, id: &str, launch: &Launch, attach: Option<OwnedFd>) 
     let (status_r, status_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| Error::io("create shim status pipe", e.into()))?;
     let launch_json = serde_json::to_string(launch).map_err(|e| Error::Runtime(e.to_string()))?;
+    // The shim outlives its starter: it must hold none of the starter's stdio open (a caller reading our output to
+    // the end would wait for the container). What it has to say goes to a log beside the container's runtime files.
+    let shim_log = std::fs::File::create(paths.runtime_dir(id).join("shim.log"))
+        .map_err(|e| Error::io("create shim log", e))?;
     let mut cmd = Command::new("/proc/self/exe");
     cmd.arg(COMMAND)
         .arg(&paths.data_root)
@@ -23,7 +27,7 @@ pub fn start(paths: &Paths, id: &str, launch: &Launch, attach: Option<OwnedFd>) 
         .arg(launch_json)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::from(shim_log));
     if attach.is_some() {
         cmd.arg("--attach");
     }

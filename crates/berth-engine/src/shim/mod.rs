@@ -61,6 +61,10 @@ pub fn main(args: &[String]) -> i32 {
     for fd in [Some(&status), client.as_ref()].into_iter().flatten() {
         let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
     }
+    // Whatever else the starter's caller left open (a test harness's pipes, a jobserver) must not be held for the
+    // container's lifetime.
+    // SAFETY: descriptors from 5 up belong to nobody in this fresh process.
+    unsafe { libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, 0u32) };
     if !daemonize() {
         return 0;
     }

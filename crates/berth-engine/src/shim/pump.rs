@@ -69,7 +69,17 @@ impl Pump {
             log,
         };
         if let Some(fd) = first_client {
-            pump.add_client(UnixStream::from(fd));
+            // The starter wrote its hello before the container started: take it now, so the container's very first
+            // output already reaches this client.
+            let mut stream = UnixStream::from(fd);
+            let flags = match attach::read_frame(&mut stream) {
+                Ok(Some((Kind::Hello, payload))) => payload.first().copied(),
+                _ => None,
+            };
+            pump.add_client(stream);
+            if let Some(c) = pump.clients.last_mut() {
+                c.flags = flags;
+            }
         }
         pump
     }
@@ -114,6 +124,7 @@ impl Pump {
                 _ => None,
             };
             let client_base = fds.len();
+            let polled_clients = self.clients.len();
             for c in &self.clients {
                 fds.push(PollFd::new(&c.stream, PollFlags::IN));
             }
@@ -143,7 +154,8 @@ impl Pump {
                 self.flush_stdin();
             }
             let mut gone = Vec::new();
-            for i in 0..self.clients.len() {
+            // Only the clients that were polled; ones accepted just now are polled next round.
+            for i in 0..polled_clients {
                 if !ready[client_base + i].is_empty() && !self.read_client(i) {
                     gone.push(i);
                 }

@@ -5,7 +5,6 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::net::UnixListener;
 
 use berth_runtime::{RootfsSource, SpawnRequest, Stdio};
 use oci_spec::runtime::Spec;
@@ -121,7 +120,7 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
     };
     let sock_path = paths.attach_socket(id);
     let _ = std::fs::remove_file(&sock_path);
-    let listener = match UnixListener::bind(&sock_path) {
+    let listener = match crate::attach::listen(&sock_path) {
         Ok(l) => l,
         Err(e) => return fail(status, 125, format!("listen on {}: {e}", sock_path.display())),
     };

@@ -16,6 +16,8 @@ pub(crate) mod testkit;
 #[cfg(test)]
 mod tests_import;
 #[cfg(test)]
+mod tests_kill;
+#[cfg(test)]
 mod tests_remove;
 mod writer;
 

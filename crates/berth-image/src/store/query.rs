@@ -56,7 +56,11 @@ impl ImageStore {
             .meta
             .read_image(id)?
             .ok_or_else(|| Error::NoSuchImage(id.to_string()))?;
-        let (config, raw_config) = self.config(id)?;
+        let (config, raw_config) = match self.config(id) {
+            // Deleted by another process since the record was read.
+            Err(Error::NotFound(_)) => return Err(Error::NoSuchImage(id.to_string())),
+            r => r?,
+        };
         let mut layers = Vec::with_capacity(meta.layers.len());
         for chain in &meta.layers {
             let l = self

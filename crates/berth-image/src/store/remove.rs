@@ -37,6 +37,8 @@ struct Conflict {
     hard: bool,
     /// A container uses the image.
     used: bool,
+    /// Other images build on it.
+    children: bool,
     message: String,
 }
 
@@ -93,7 +95,14 @@ impl ImageStore {
                 .read_image(&other)?
                 .is_some_and(|m| m.parent.as_ref() == Some(id));
         }
-        let c = |hard, used, message: String| Ok(Some(Conflict { hard, used, message }));
+        let c = |hard, used, message: String| {
+            Ok(Some(Conflict {
+                hard,
+                used,
+                children: child,
+                message,
+            }))
+        };
         if child {
             return c(true, false, "image has dependent child images".into());
         }
@@ -191,15 +200,16 @@ impl ImageStore {
             active_reference: true,
         };
         if let Some(c) = self.conflict(&id, &repos, &used, checks)? {
-            let dangling = repos.refs_of(&id).is_empty();
+            let dangling = repos.refs_of(&id).is_empty() && !c.children;
             if quiet && (!dangling || c.used) {
                 repos.save(&self.image_dir)?;
                 return Ok(events);
             }
             return Err(c.error(&id));
         }
-        self.delete_image(&mut repos, &id, &mut events)?;
+        Self::untag_all(&mut repos, &id, &mut events);
         repos.save(&self.image_dir)?;
+        self.delete_records(&id, &mut events)?;
         let collected = self.collect_garbage(&lock)?;
         events.extend(
             collected
@@ -212,17 +222,18 @@ impl ImageStore {
         Ok(events)
     }
 
-    /// Drops every reference to `id` and its records (layers are left to garbage collection).
-    fn delete_image(
-        &self,
-        repos: &mut Repositories,
-        id: &ImageId,
-        events: &mut Vec<RemoveEvent>,
-    ) -> Result<()> {
+    /// Drops every reference to `id` (in `repos`, saved by the caller before the records go).
+    fn untag_all(repos: &mut Repositories, id: &ImageId, events: &mut Vec<RemoveEvent>) {
         for r in repos.refs_of(id) {
             repos.remove(&r);
             events.push(RemoveEvent::Untagged(r.familiar()));
         }
+    }
+
+    /// Deletes the records of an image whose references are gone (layers are left to garbage
+    /// collection). References go first, so a crash in between leaves a dangling image, never a
+    /// reference to nothing.
+    fn delete_records(&self, id: &ImageId, events: &mut Vec<RemoveEvent>) -> Result<()> {
         self.meta.delete_image(id)?;
         self.blobs.delete(id.digest())?;
         events.push(RemoveEvent::Deleted(id.digest().clone()));
@@ -234,6 +245,7 @@ impl ImageStore {
         let lock = self.lock()?;
         let mut repos = Repositories::load(&self.image_dir)?;
         let mut report = PruneReport::default();
+        let mut doomed = Vec::new();
         for id in self.meta.image_ids()? {
             let used = usage(&id);
             if used != Usage::Unused {
@@ -250,9 +262,15 @@ impl ImageStore {
             if self.conflict(&id, &repos, &used, checks)?.is_some() {
                 continue;
             }
-            self.delete_image(&mut repos, &id, &mut report.deleted)?;
+            let mut events = Vec::new();
+            Self::untag_all(&mut repos, &id, &mut events);
+            doomed.push((id, events));
         }
         repos.save(&self.image_dir)?;
+        for (id, events) in doomed {
+            report.deleted.extend(events);
+            self.delete_records(&id, &mut report.deleted)?;
+        }
         let collected = self.collect_garbage(&lock)?;
         report.space_reclaimed = collected.reclaimed();
         report.deleted.extend(

@@ -151,6 +151,9 @@ fn child_images_block_parent_deletion() {
             parent.short()
         )
     );
+    // By name, the tag goes and the parent stays for its child.
+    assert_eq!(s.remove("p", false, &unused).unwrap(), [untagged("p:latest")]);
+    assert_eq!(s.list().unwrap().len(), 2);
 }
 
 #[test]

@@ -1,2 +1,0 @@
-pub mod opts;
-pub mod template;
