@@ -34,6 +34,12 @@ impl Engine {
         })
     }
 
+    /// Starts, on a background thread, the cgroup v1 attach wait a container start is about to need (see
+    /// [`berth_runtime::cgroups::prime_attach`]); call it as early as possible before `start`.
+    pub fn warm_up_start(&self) {
+        std::thread::spawn(berth_runtime::cgroups::prime_attach);
+    }
+
     /// The image store.
     pub fn images(&self) -> &ImageStore {
         &self.images

@@ -33,6 +33,7 @@ pub struct RunArgs {
 }
 
 pub fn run(e: &Engine, a: RunArgs) -> CmdResult {
+    e.warm_up_start();
     let id = super::create::create(e, &a.opts, &a.args)?;
     if a.detach {
         e.start(&id, StartOptions::default())?;

@@ -20,6 +20,7 @@ pub struct StartArgs {
 }
 
 pub fn run(e: &Engine, a: StartArgs) -> CmdResult {
+    e.warm_up_start();
     if a.attach || a.interactive {
         if a.containers.len() > 1 {
             return Err(Failure::engine(

@@ -9,6 +9,7 @@ mod devices;
 mod error;
 mod fsio;
 mod hierarchy;
+mod prime;
 mod v1;
 mod v2;
 
@@ -20,6 +21,7 @@ mod tests_v1;
 mod tests_v2;
 
 pub(crate) use error::errno_text;
+pub use prime::prime_attach;
 pub use error::{Error, Result};
 pub use hierarchy::Hierarchy;
 
