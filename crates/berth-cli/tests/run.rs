@@ -232,3 +232,76 @@ fn init_reaps_and_forwards() {
         "SIGTERM must reach sleep through the init"
     );
 }
+
+#[test]
+fn tty_gives_the_container_a_terminal() {
+    let env = Env::new();
+    let out = env
+        .berth(&["run", "--rm", "-t", "busybox", "sh", "-c", "tty; echo $TERM"])
+        .ok();
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    // A terminal (Docker shows /dev/pts/0: its pty comes from the container's own devpts; ours is the shim's,
+    // bound on /dev/console, which is where `tty` finds it).
+    assert!(
+        lines[0].starts_with("/dev/pts/") || lines[0] == "/dev/console",
+        "{out:?}"
+    );
+    assert_eq!(lines[1], "xterm");
+    env.berth(&["run", "-d", "--name", "term", "busybox", "sleep", "1000"])
+        .ok();
+    let out = env
+        .berth(&[
+            "exec",
+            "-t",
+            "term",
+            "sh",
+            "-c",
+            "[ -t 0 ] && [ -t 1 ] && echo terminal",
+        ])
+        .ok();
+    assert_eq!(out.trim_end_matches('\r'), "terminal");
+    let out = env
+        .berth(&["exec", "term", "sh", "-c", "[ -t 1 ] || echo pipe"])
+        .ok();
+    assert_eq!(out, "pipe");
+}
+
+#[test]
+fn vfs_driver_runs_containers_too() {
+    let env = Env::empty();
+    let tarball = env.dir.path().join("bb.tar.gz");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+    assert!(
+        std::process::Command::new("bash")
+            .arg(script)
+            .arg(&tarball)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let vfs = |args: &[&str]| {
+        let mut all = vec!["--storage-driver", "vfs"];
+        all.extend_from_slice(args);
+        env.berth(&all)
+    };
+    vfs(&["import", tarball.to_str().unwrap(), "busybox"]).ok();
+    let out = vfs(&[
+        "run",
+        "--name",
+        "v1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /root/f; cat /root/f",
+    ])
+    .ok();
+    assert_eq!(out, "data");
+    assert_eq!(env.inspect("v1", "{{.GraphDriver.Name}}"), "vfs");
+    // The container's changes stay its own: a second container does not see them.
+    assert_ne!(vfs(&["run", "--rm", "busybox", "cat", "/root/f"]).code, 0);
+    // A store made with one driver refuses the other.
+    let r = env.berth(&["--storage-driver", "overlay2", "images"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+}

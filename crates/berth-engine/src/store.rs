@@ -213,6 +213,14 @@ impl ContainerStore {
         self.save(c)
     }
 
+    /// Moves a container's directory aside (out of every lookup) for deletion later; returns where it went.
+    pub fn retire(&self, id: &str) -> Result<PathBuf> {
+        let to = self.paths.containers().join(format!(".removed-{id}"));
+        fs::rename(self.paths.container_dir(id), &to)
+            .ctx(|| format!("retire container {}", ids::short(id)))?;
+        Ok(to)
+    }
+
     /// Deletes a container's directory (record, logs, files).
     pub fn delete(&self, id: &str) -> Result<()> {
         let dir = self.paths.container_dir(id);

@@ -15,7 +15,7 @@ use crate::namespaces::{container_namespace_flags, setns};
 use crate::process::{self, Stdio};
 use crate::report;
 use crate::seccomp::Program;
-use crate::spawn::Spawned;
+use crate::spawn::{Spawned, cgroups_path, seccomp_program};
 
 /// What to run in which container.
 #[derive(Debug)]
@@ -39,18 +39,9 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
         .as_ref()
         .ok_or_else(|| SpawnError::InvalidSpec("missing linux section".into()))?;
     let ns_flags = container_namespace_flags(linux)?;
-    let seccomp = linux
-        .seccomp()
-        .as_ref()
-        .map(|s| crate::seccomp::compile_cached(s, req.seccomp_cache))
-        .transpose()?;
-    let cgroup = match linux.cgroups_path() {
-        Some(path) => {
-            let path = path
-                .to_str()
-                .ok_or_else(|| SpawnError::InvalidSpec("cgroups path is not UTF-8".into()))?;
-            Some(Hierarchy::detect()?.open(path)?)
-        }
+    let seccomp = seccomp_program(linux, req.seccomp_cache)?;
+    let cgroup = match cgroups_path(linux)? {
+        Some(path) => Some(Hierarchy::detect()?.open(path)?),
         None => None,
     };
     let target = rustix::process::Pid::from_raw(req.container_pid)

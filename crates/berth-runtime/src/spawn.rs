@@ -4,7 +4,9 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Linux, Spec};
+
+use crate::seccomp::Program;
 
 use crate::cgroups::{Cgroup, Hierarchy};
 use crate::child::{self, Container};
@@ -36,6 +38,27 @@ pub struct Spawned {
     pub pidfd: OwnedFd,
 }
 
+/// The container's compiled seccomp filter, if its spec has one (compiled once per profile, then read from the cache).
+pub(crate) fn seccomp_program(linux: &Linux, cache: &Path) -> Result<Option<Program>, SpawnError> {
+    Ok(linux
+        .seccomp()
+        .as_ref()
+        .map(|s| crate::seccomp::compile_cached(s, cache))
+        .transpose()?)
+}
+
+/// The spec's cgroups path, which must be UTF-8.
+pub(crate) fn cgroups_path(linux: &Linux) -> Result<Option<&str>, SpawnError> {
+    linux
+        .cgroups_path()
+        .as_ref()
+        .map(|p| {
+            p.to_str()
+                .ok_or_else(|| SpawnError::InvalidSpec("cgroups path is not UTF-8".into()))
+        })
+        .transpose()
+}
+
 /// Creates and starts a container; returns once its command runs (after a successful execve).
 ///
 /// The container's cgroup (`linux.cgroupsPath`) is created here and removed again if the start fails; after the
@@ -54,18 +77,9 @@ pub fn spawn(req: SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
         .as_ref()
         .ok_or_else(|| SpawnError::InvalidSpec("missing process".into()))?;
     let namespaces = NamespacePlan::from_spec(linux)?;
-    let seccomp = linux
-        .seccomp()
-        .as_ref()
-        .map(|s| crate::seccomp::compile_cached(s, req.seccomp_cache))
-        .transpose()?;
-    let cgroup = match linux.cgroups_path() {
-        Some(path) => {
-            let path = path
-                .to_str()
-                .ok_or_else(|| SpawnError::InvalidSpec("cgroups path is not UTF-8".into()))?;
-            Some(Hierarchy::detect()?.create(path, linux.resources().as_ref())?)
-        }
+    let seccomp = seccomp_program(linux, req.seccomp_cache)?;
+    let cgroup = match cgroups_path(linux)? {
+        Some(path) => Some(Hierarchy::detect()?.create(path, linux.resources().as_ref())?),
         None => None,
     };
     let result = start(

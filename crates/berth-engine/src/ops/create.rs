@@ -43,11 +43,7 @@ pub fn merge_config(user: &mut ContainerConfig, image: &ContainerConfig) {
     }
     let mut env = image.env.clone().unwrap_or_default();
     for var in user.env.iter().flatten() {
-        let key = var.split('=').next().unwrap_or(var);
-        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
-            Some(slot) => *slot = var.clone(),
-            None => env.push(var.clone()),
-        }
+        spec::set_env(&mut env, var);
     }
     if !env.is_empty() {
         user.env = Some(env);
@@ -86,11 +82,7 @@ pub fn merge_config(user: &mut ContainerConfig, image: &ContainerConfig) {
 fn validate(hc: &HostConfig) -> Result<()> {
     resources::resources(hc)?;
     let sec = security::parse_security_opts(hc.security_opt.as_deref().unwrap_or(&[]))?;
-    let caps = security::capabilities(
-        hc.privileged,
-        hc.cap_add.as_deref().unwrap_or(&[]),
-        hc.cap_drop.as_deref().unwrap_or(&[]),
-    )?;
+    let caps = security::host_capabilities(hc)?;
     if let Some(profile) = &sec.seccomp_profile {
         spec::seccomp_profile(profile, &caps)?;
     }

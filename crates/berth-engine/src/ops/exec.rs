@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::Status;
 use crate::spec::security::host_bounding_caps;
+use crate::spec::set_env;
 use crate::user;
 
 /// What to run (Docker's exec config).
@@ -19,14 +20,6 @@ pub struct ExecRequest {
     pub working_dir: Option<String>,
     pub tty: bool,
     pub privileged: bool,
-}
-
-fn set_env(env: &mut Vec<String>, var: &str) {
-    let key = var.split('=').next().unwrap_or(var);
-    match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
-        Some(slot) => *slot = var.to_string(),
-        None => env.push(var.to_string()),
-    }
 }
 
 impl Engine {

@@ -56,10 +56,34 @@ fn remove_with(paths: &Paths, store: &ContainerStore, images: &ImageStore, id: &
     Ok(())
 }
 
-/// Removes a container that is known to be stopped (used by the shim for `--rm`); errors are not reported because
-/// there is nobody left to tell.
-pub(crate) fn remove_stopped(paths: &Paths, store: &ContainerStore, id: &str) {
-    if let Ok(images) = ImageStore::open(&paths.data_root, DriverChoice::Auto) {
-        let _ = remove_with(paths, store, &images, id);
+/// What is left of a retired container: its record directory (moved aside) and its writable layer.
+pub(crate) struct Retired {
+    data_root: std::path::PathBuf,
+    record_dir: std::path::PathBuf,
+    id: String,
+}
+
+/// Takes a stopped `--rm` container out of sight — record moved aside, name released, runtime files removed — so its
+/// exit can be reported at once; the slow deletions are left to [`Retired::delete`]. `None` if it is already gone.
+/// Errors are not reported: the shim calling this has nobody left to tell.
+pub(crate) fn retire(paths: &Paths, store: &ContainerStore, id: &str) -> Option<Retired> {
+    let c = store.load(id).ok()?;
+    let record_dir = store.retire(id).ok()?;
+    store.release_name(c.bare_name(), id);
+    let _ = std::fs::remove_dir_all(paths.runtime_dir(id));
+    Some(Retired {
+        data_root: paths.data_root.clone(),
+        record_dir,
+        id: id.to_string(),
+    })
+}
+
+impl Retired {
+    /// Deletes the writable layer and the retired record directory.
+    pub(crate) fn delete(self) {
+        if let Ok(images) = ImageStore::open(&self.data_root, DriverChoice::Auto) {
+            let _ = images.remove_rw_layer(&self.id);
+        }
+        let _ = std::fs::remove_dir_all(&self.record_dir);
     }
 }

@@ -102,8 +102,10 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
             c.state.exit_code = code;
             Ok(())
         });
-        if launch.auto_remove {
-            crate::ops::remove::remove_stopped(paths, &store, id);
+        if launch.auto_remove
+            && let Some(r) = crate::ops::remove::retire(paths, &store, id)
+        {
+            r.delete();
         }
         report(
             status,
@@ -185,6 +187,23 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
     pump.run(spawned.pidfd.as_fd());
 
     let (code, oom_killed) = exit_status(&spawned.pidfd, &spec);
+    let reap = || {
+        let _ = rustix::process::waitid(
+            rustix::process::WaitId::PidFd(spawned.pidfd.as_fd()),
+            rustix::process::WaitIdOptions::EXITED,
+        );
+    };
+    if launch.auto_remove {
+        // A --rm container vanishes: take it out of sight (which also retires the record naming its pid, so the
+        // pid may then be released), tell the clients, and only then do the slow deletions.
+        let retired = crate::ops::remove::retire(paths, &store, id);
+        reap();
+        pump.finish(code, oom_killed);
+        if let Some(r) = retired {
+            r.delete();
+        }
+        return 0;
+    }
     let _ = store.update(id, |c| {
         c.state.status = Status::Exited;
         c.state.running = false;
@@ -197,15 +216,8 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
         Ok(())
     });
     // The exit is recorded: now the pid may be released.
-    let _ = rustix::process::waitid(
-        rustix::process::WaitId::PidFd(spawned.pidfd.as_fd()),
-        rustix::process::WaitIdOptions::EXITED,
-    );
-    if launch.auto_remove {
-        crate::ops::remove::remove_stopped(paths, &store, id);
-    } else {
-        let _ = std::fs::remove_file(&sock_path);
-    }
+    reap();
+    let _ = std::fs::remove_file(&sock_path);
     pump.finish(code, oom_killed);
     0
 }
@@ -232,7 +244,7 @@ fn exit_status(pidfd: &OwnedFd, spec: &Spec) -> (i32, bool) {
         && let Ok(cg) = h.open(&path.to_string_lossy())
     {
         oom_killed = cg.oom_kill_count().is_ok_and(|n| n > 0);
-        let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+        // No kill is needed first: the container's init exits only after every process of its pid namespace has.
         let _ = cg.destroy();
     }
     (code, oom_killed)

@@ -51,16 +51,21 @@ pub fn environment(c: &Container, hostname: &str, home: &str) -> Vec<String> {
         env.push("TERM=xterm".into());
     }
     for var in c.config.env.iter().flatten() {
-        let key = var.split('=').next().unwrap_or(var);
-        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
-            Some(slot) => *slot = var.clone(),
-            None => env.push(var.clone()),
-        }
+        set_env(&mut env, var);
     }
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={home}"));
     }
     env
+}
+
+/// Sets `var` (`KEY=value`, or a bare `KEY`) in `env`, replacing an entry with the same key in place.
+pub fn set_env(env: &mut Vec<String>, var: &str) {
+    let key = var.split('=').next().unwrap_or(var);
+    match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+        Some(slot) => *slot = var.to_string(),
+        None => env.push(var.to_string()),
+    }
 }
 
 /// The seccomp profile for a container, or `None` when unconfined.
@@ -91,11 +96,7 @@ pub fn build(input: &SpecInput<'_>) -> Result<Built> {
     let c = input.container;
     let hc = &c.host_config;
     let sec = security::parse_security_opts(hc.security_opt.as_deref().unwrap_or(&[]))?;
-    let caps = security::capabilities(
-        hc.privileged,
-        hc.cap_add.as_deref().unwrap_or(&[]),
-        hc.cap_drop.as_deref().unwrap_or(&[]),
-    )?;
+    let caps = security::host_capabilities(hc)?;
     let hostname = hostname(c);
     let user_mounts = mounts::user_mounts(hc)?;
     let shm = if hc.shm_size > 0 {

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::defaults::{CAPS_BY_BIT, DEFAULT_CAPS};
 use crate::error::{Error, Result};
+use crate::model::HostConfig;
 
 /// What `--security-opt` asked for.
 #[derive(Debug, Default, PartialEq)]
@@ -75,6 +76,15 @@ pub fn host_bounding_caps() -> Vec<String> {
         .filter(|(bit, _)| mask & (1u64 << bit) != 0)
         .map(|(_, name)| name.to_string())
         .collect()
+}
+
+/// The capability set a host config asks for (see [`capabilities`]).
+pub fn host_capabilities(hc: &HostConfig) -> Result<Vec<String>> {
+    capabilities(
+        hc.privileged,
+        hc.cap_add.as_deref().unwrap_or(&[]),
+        hc.cap_drop.as_deref().unwrap_or(&[]),
+    )
 }
 
 /// The container's capability set: Docker's defaults, then `--cap-add`, then `--cap-drop` (`ALL` works in both);

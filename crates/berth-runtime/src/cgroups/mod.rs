@@ -21,9 +21,9 @@ mod tests_v1;
 mod tests_v2;
 
 pub(crate) use error::errno_text;
-pub use prime::prime_attach;
 pub use error::{Error, Result};
 pub use hierarchy::Hierarchy;
+pub use prime::prime_attach;
 
 use std::ffi::CString;
 use std::os::fd::OwnedFd;

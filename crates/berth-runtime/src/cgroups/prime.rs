@@ -11,7 +11,9 @@ use std::io::Write;
 /// Re-attaches the calling process to its current v1 `pids` cgroup (blocking for the grace period). Does nothing where
 /// there is no v1 hierarchy to use; failures are ignored, the start just pays the wait itself.
 pub fn prime_attach() {
-    let Ok(own) = std::fs::read_to_string("/proc/self/cgroup") else { return };
+    let Ok(own) = std::fs::read_to_string("/proc/self/cgroup") else {
+        return;
+    };
     let path = own.lines().find_map(|l| {
         let mut fields = l.splitn(3, ':');
         let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
@@ -39,6 +41,10 @@ mod tests {
         let t = std::time::Instant::now();
         prime_attach();
         // Within the window a second attach does not wait for a grace period.
-        assert!(t.elapsed() < std::time::Duration::from_millis(4), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(4),
+            "{:?}",
+            t.elapsed()
+        );
     }
 }
