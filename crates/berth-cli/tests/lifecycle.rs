@@ -315,3 +315,43 @@ fn killing_the_cli_leaves_the_container_supervised() {
     assert_eq!(env.berth(&["wait", "orphan"]).ok(), "4");
     assert_eq!(env.berth(&["logs", "orphan"]).ok(), "done");
 }
+
+/// The parent pid of `pid`, from /proc.
+fn ppid(pid: &str) -> i32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_killed_shim_leaves_a_usable_container_and_an_honest_record() {
+    let env = Env::new();
+    env.berth(&["run", "-d", "--name", "lost", "busybox", "sleep", "1000"])
+        .ok();
+    let pid = env.inspect("lost", "{{.State.Pid}}");
+    let shim = ppid(&pid);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // The container runs on without its shim, and the lifecycle verbs still reach it.
+    assert_eq!(env.inspect("lost", "{{.State.Status}}"), "running");
+    assert_eq!(
+        env.berth(&["exec", "lost", "echo", "still here"]).ok(),
+        "still here"
+    );
+    env.berth(&["stop", "-t", "1", "lost"]).ok();
+    // Nobody saw the exit code, so it is recorded as Docker's "unknown" once the process is gone.
+    assert_eq!(
+        env.inspect("lost", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 255"
+    );
+    env.berth(&["rm", "lost"]).ok();
+}

@@ -30,6 +30,11 @@ impl Engine {
         if !matches!(c.state.status, Status::Running | Status::Paused) || self.is_alive(&c) {
             return Ok(c);
         }
+        // Without its shim nobody else releases the container's cgroup and runtime files.
+        if let Ok(cg) = self.cgroup(&c) {
+            let _ = cg.destroy();
+        }
+        let _ = std::fs::remove_file(self.opts.paths.attach_socket(&c.id));
         self.containers.update(&c.id, |c| {
             if matches!(c.state.status, Status::Running | Status::Paused) && !self.is_alive(c) {
                 c.state.status = Status::Exited;

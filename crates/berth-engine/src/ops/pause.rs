@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::{Container, Status};
 
 impl Engine {
-    fn cgroup(&self, c: &Container) -> Result<Cgroup> {
+    pub(crate) fn cgroup(&self, c: &Container) -> Result<Cgroup> {
         let path = format!("{}/{}", self.opts.cgroup_parent.trim_end_matches('/'), c.id);
         let h = Hierarchy::detect().map_err(|e| Error::Runtime(e.to_string()))?;
         h.open(&path).map_err(|e| Error::Runtime(e.to_string()))

@@ -7,6 +7,22 @@ use crate::error::Result;
 use crate::model::Status;
 use crate::ops::kill::parse_signal;
 
+/// Whether process `pid` is gone within `timeout` (forever when `None`), watched through a pidfd.
+fn process_exits_within(pid: i32, timeout: Option<Duration>) -> bool {
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        return true;
+    };
+    let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        return true;
+    };
+    let mut fds = [rustix::event::PollFd::new(&pidfd, rustix::event::PollFlags::IN)];
+    let timeout = timeout.map(|t| rustix::event::Timespec {
+        tv_sec: t.as_secs() as i64,
+        tv_nsec: i64::from(t.subsec_nanos()),
+    });
+    rustix::event::poll(&mut fds, timeout.as_ref()).is_ok_and(|n| n > 0)
+}
+
 /// Docker's default grace period.
 pub const DEFAULT_STOP_TIMEOUT: i32 = 10;
 
@@ -32,10 +48,13 @@ impl Engine {
             self.thaw(&c);
         }
         let grace = (timeout >= 0).then(|| Duration::from_secs(timeout as u64).max(Duration::from_millis(1)));
-        if let Some(s) = &mut sub
-            && Self::await_exit(s, grace).is_some()
-        {
-            return Ok(());
+        let exited = match &mut sub {
+            Some(s) => Self::await_exit(s, grace).is_some(),
+            // No shim to tell us (it was killed): watch the process itself.
+            None => process_exits_within(c.state.pid, grace),
+        };
+        if exited {
+            return self.wait(&id).map(|_| ());
         }
         let _ = self.signal(&c, libc::SIGKILL);
         self.wait(&id).map(|_| ())
