@@ -1,18 +1,21 @@
 //! Running another process in a running container (`docker exec`): an intermediate child joins the container's
 //! cgroup and namespaces (a pid namespace applies to children only), then clones the final process with
-//! CLONE_PARENT so that it is the caller's child, and passes its pid back.
+//! CLONE_PARENT so that it is the caller's child, and passes its pid back. A terminal comes from the container's
+//! devpts, opened by the caller through the container's root.
 
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use oci_spec::runtime::{Process, Spec};
+use rustix::fs::{Mode, OFlags};
 
 use crate::cgroups::{Cgroup, Hierarchy};
 use crate::clone::{Cloned, clone3, exit_child, wait_pid};
 use crate::error::{Context, SpawnError};
 use crate::namespaces::{container_namespace_flags, setns};
-use crate::process::{self, Stdio};
+use crate::process::{self, ProcessIo, Stdio};
+use crate::pty::{self, Pty};
 use crate::report;
 use crate::seccomp::Program;
 use crate::spawn::{Spawned, cgroups_path, seccomp_program};
@@ -26,7 +29,8 @@ pub struct ExecRequest<'a> {
     pub spec: &'a Spec,
     /// The process to run: args, env, cwd, user, terminal, capabilities, no_new_privileges, rlimits.
     pub process: &'a Process,
-    pub stdio: Stdio,
+    /// Pipes of the caller's, or a terminal (then `process.terminal` must be set).
+    pub io: ProcessIo,
     pub seccomp_cache: &'a Path,
 }
 
@@ -38,6 +42,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
         .linux()
         .as_ref()
         .ok_or_else(|| SpawnError::InvalidSpec("missing linux section".into()))?;
+    req.io.check(req.process)?;
     let ns_flags = container_namespace_flags(linux)?;
     let seccomp = seccomp_program(linux, req.seccomp_cache)?;
     let cgroup = match cgroups_path(linux)? {
@@ -48,6 +53,13 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
         .ok_or_else(|| SpawnError::InvalidSpec(format!("invalid container pid {}", req.container_pid)))?;
     let container = rustix::process::pidfd_open(target, rustix::process::PidfdFlags::empty())
         .ctx(|| format!("open container process {}", req.container_pid))?;
+    let (stdio, console) = match req.io {
+        ProcessIo::Pipes(stdio) => (stdio, None),
+        ProcessIo::Terminal { size } => {
+            let pty = container_terminal(req.container_pid, &container, size)?;
+            (Stdio::terminal(pty.slave)?, Some(pty.master))
+        }
+    };
     let (err_read, err_write) = report::pipe()?;
     let (pid_read, pid_write) = report::pipe()?;
 
@@ -63,7 +75,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
                 pid_pipe: &pid_write,
                 error_pipe: &err_write,
                 process: req.process,
-                stdio: &req.stdio,
+                stdio: &stdio,
                 seccomp: seccomp.as_ref(),
             };
             let err = helper.run();
@@ -74,6 +86,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
     };
     drop(err_write);
     drop(pid_write);
+    drop(stdio);
     let reported = report::receive(err_read);
     let mut pid_bytes = Vec::with_capacity(4);
     let read_pid = std::fs::File::from(pid_read).read_to_end(&mut pid_bytes);
@@ -88,7 +101,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
                 .map(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()))
                 .ok_or_else(|| SpawnError::Container("invalid exec pid".into()))?
                 .ctx(|| "open exec process".into())?;
-            Ok(Spawned { pid, pidfd })
+            Ok(Spawned { pid, pidfd, console })
         }
         (Ok(None), None) => Err(SpawnError::Container(
             "exec helper exited without starting the process".into(),
@@ -100,6 +113,24 @@ pub fn exec(req: ExecRequest<'_>) -> Result<Spawned, SpawnError> {
             Err(err)
         }
     }
+}
+
+/// A new terminal of the devpts at /dev/pts in the container of process `pid` (whose pidfd is `pidfd`), reached
+/// through /proc/<pid>/root.
+fn container_terminal(pid: i32, pidfd: &OwnedFd, size: Option<(u16, u16)>) -> Result<Pty, SpawnError> {
+    let root = rustix::fs::open(
+        format!("/proc/{pid}/root"),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open the root of container process {pid}"))?;
+    // The pid still names the container's process after the open if the process is alive: the root is its root.
+    // SAFETY: pidfd_send_signal with signal 0 (no signal) and no info.
+    let alive = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, 0, 0) } == 0;
+    if !alive {
+        return Err(std::io::Error::last_os_error()).ctx(|| format!("container process {pid}"));
+    }
+    pty::open_in(root.as_fd(), size).ctx(|| "open terminal".into())
 }
 
 /// The intermediate process and what it passes on to the final one.

@@ -12,6 +12,7 @@ mod child;
 mod clone;
 mod error;
 mod exec;
+mod fdpass;
 mod init;
 mod namespaces;
 mod network;
@@ -25,7 +26,7 @@ mod syscalls;
 
 pub use error::{Error, SpawnError};
 pub use exec::{ExecRequest, exec};
-pub use process::Stdio;
+pub use process::{ProcessIo, Stdio};
 pub use rootfs::RootfsSource;
 pub use signal::{KillTarget, kill, signal_from_name};
 pub use spawn::{SpawnRequest, Spawned, spawn};

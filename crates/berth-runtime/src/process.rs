@@ -23,6 +23,43 @@ pub struct Stdio {
     pub stderr: OwnedFd,
 }
 
+/// What the process's stdin, stdout and stderr are.
+#[derive(Debug)]
+pub enum ProcessIo {
+    /// Descriptors of the caller's (pipes, files, /dev/null); `process.terminal` must be false.
+    Pipes(Stdio),
+    /// A new terminal of the container's own devpts instance, its slave the process's controlling terminal and
+    /// stdio; the master is returned in `Spawned::console`. `process.terminal` must be true. `size` is the initial
+    /// window size, (rows, columns).
+    Terminal { size: Option<(u16, u16)> },
+}
+
+impl ProcessIo {
+    /// Checks that the request agrees with `process.terminal`.
+    pub(crate) fn check(&self, process: &Process) -> Result<(), SpawnError> {
+        match (self, process.terminal().unwrap_or(false)) {
+            (ProcessIo::Pipes(_), true) => Err(SpawnError::InvalidSpec(
+                "process.terminal is set but no terminal was requested".into(),
+            )),
+            (ProcessIo::Terminal { .. }, false) => Err(SpawnError::InvalidSpec(
+                "a terminal was requested but process.terminal is not set".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Stdio {
+    /// Stdio that is the terminal `slave` three times.
+    pub(crate) fn terminal(slave: OwnedFd) -> Result<Stdio, SpawnError> {
+        Ok(Stdio {
+            stdin: slave.try_clone().ctx(|| "dup terminal".into())?,
+            stdout: slave.try_clone().ctx(|| "dup terminal".into())?,
+            stderr: slave,
+        })
+    }
+}
+
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Resolves a command like execvp, but with the container's PATH: names with a slash are used as they are;

@@ -1,5 +1,6 @@
 //! Starting a container: cgroup creation, seccomp compilation, clone3 into new namespaces (and, on cgroup v2,
-//! straight into the cgroup), then waiting on the error pipe until the command has been exec'd.
+//! straight into the cgroup), then waiting on the error pipe until the command has been exec'd, and taking the
+//! master of its terminal from the console socket.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -11,18 +12,19 @@ use crate::seccomp::Program;
 use crate::cgroups::{Cgroup, Hierarchy};
 use crate::child::{self, Container};
 use crate::clone::{Cloned, wait_pid};
-use crate::error::SpawnError;
+use crate::error::{Context, SpawnError};
 use crate::namespaces::{NamespacePlan, clone_in_pid_namespace};
-use crate::process::Stdio;
-use crate::report;
+use crate::process::ProcessIo;
 use crate::rootfs::RootfsSource;
+use crate::{fdpass, report};
 
 /// What to start.
 #[derive(Debug)]
 pub struct SpawnRequest<'a> {
     /// The container's OCI spec (`root.path` is the rootfs mount point or directory).
     pub spec: &'a Spec,
-    pub stdio: Stdio,
+    /// Pipes of the caller's, or a terminal (then `process.terminal` must be set).
+    pub io: ProcessIo,
     pub rootfs: RootfsSource,
     /// Docker's `--init`: pid 1 is a minimal init of ours that runs the command as its child.
     pub init: bool,
@@ -30,12 +32,14 @@ pub struct SpawnRequest<'a> {
     pub seccomp_cache: &'a Path,
 }
 
-/// A started process: its pid (in the caller's pid namespace) and a pidfd for it. It is a child of the caller,
-/// which must reap it.
+/// A started process: its pid (in the caller's pid namespace), a pidfd for it and, when it was given a terminal,
+/// the terminal's master. It is a child of the caller, which must reap it.
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: i32,
     pub pidfd: OwnedFd,
+    /// The master of the process's terminal (a pty of the container's devpts) with `ProcessIo::Terminal`.
+    pub console: Option<OwnedFd>,
 }
 
 /// The container's compiled seccomp filter, if its spec has one (compiled once per profile, then read from the cache).
@@ -76,6 +80,7 @@ pub fn spawn(req: SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
         .process()
         .as_ref()
         .ok_or_else(|| SpawnError::InvalidSpec("missing process".into()))?;
+    req.io.check(process)?;
     let namespaces = NamespacePlan::from_spec(linux)?;
     let seccomp = seccomp_program(linux, req.seccomp_cache)?;
     let cgroup = match cgroups_path(linux)? {
@@ -111,6 +116,10 @@ fn start(
         Some(cg) => cg.v2_dir_fd()?,
         None => None,
     };
+    let console_socket = match req.io {
+        ProcessIo::Terminal { .. } => Some(fdpass::socket_pair().ctx(|| "create console socket".into())?),
+        ProcessIo::Pipes(_) => None,
+    };
     let (err_read, err_write) = report::pipe()?;
     let flags = namespaces.clone_flags | libc::CLONE_PIDFD as u64;
     let cgroup_dir = cgroup_dir.as_ref().map(|fd| fd.as_fd());
@@ -121,7 +130,8 @@ fn start(
             spec: req.spec,
             linux,
             process,
-            stdio: &req.stdio,
+            io: &req.io,
+            console_socket: console_socket.as_ref().map(|(_, child)| child),
             rootfs: &req.rootfs,
             init: req.init,
             seccomp,
@@ -132,18 +142,27 @@ fn start(
         Cloned::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(err_write);
-    let reported = report::receive(err_read);
-    match (reported, pidfd) {
-        (Ok(None), Some(pidfd)) => Ok(Spawned { pid, pidfd }),
-        (Ok(None), None) => {
-            // SAFETY: kill with integer arguments; the pid is our unreaped child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let _ = wait_pid(pid);
-            Err(SpawnError::Container("clone3 returned no pidfd".into()))
-        }
-        (Ok(Some(err)), _) | (Err(err), _) => {
-            let _ = wait_pid(pid);
-            Err(err)
-        }
+    let console_socket = console_socket.map(|(parent, _)| parent);
+    let started = report::receive(err_read).and_then(|reported| match (reported, pidfd) {
+        (Some(err), _) => Err(err),
+        (None, None) => Err(SpawnError::Container("clone3 returned no pidfd".into())),
+        (None, Some(pidfd)) => Ok(pidfd),
+    });
+    let result = started.and_then(|pidfd| {
+        let console = match console_socket {
+            Some(socket) => Some(
+                fdpass::receive(socket.as_fd())
+                    .ctx(|| "receive terminal".into())?
+                    .ok_or_else(|| SpawnError::Container("the container sent no terminal".into()))?,
+            ),
+            None => None,
+        };
+        Ok(Spawned { pid, pidfd, console })
+    });
+    if result.is_err() {
+        // SAFETY: kill with integer arguments; the pid is our unreaped child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = wait_pid(pid);
     }
+    result
 }

@@ -1,8 +1,9 @@
-//! exec into running containers, and `--init` mode: signal forwarding, zombie reaping, exit statuses.
+//! exec into running containers (with pipes or a terminal), and `--init` mode: signal forwarding, zombie reaping,
+//! exit statuses.
 
 mod common;
 
-use berth_runtime::{ExecRequest, KillTarget, RootfsSource, SpawnRequest, Stdio, kill};
+use berth_runtime::{ExecRequest, KillTarget, ProcessIo, RootfsSource, SpawnRequest, Stdio, kill};
 use common::{Rootfs, dev_null, docker_spec, isolated, pipe, read_all, run, wait};
 use std::os::fd::AsFd;
 
@@ -19,7 +20,7 @@ fn exec_joins_the_containers_namespaces() {
         };
         let req = SpawnRequest {
             spec: &spec,
-            stdio,
+            io: ProcessIo::Pipes(stdio),
             rootfs: RootfsSource::Ready,
             init: false,
             seccomp_cache: cache.path(),
@@ -59,7 +60,7 @@ fn exec_twice(spec: &oci_spec::runtime::Spec, container_pid: i32) -> String {
         container_pid,
         spec,
         process: &process,
-        stdio,
+        io: ProcessIo::Pipes(stdio),
         seccomp_cache: cache.path(),
     };
     let execd = berth_runtime::exec(req).expect("exec");
@@ -77,11 +78,83 @@ fn exec_twice(spec: &oci_spec::runtime::Spec, container_pid: i32) -> String {
         container_pid,
         spec,
         process: &process,
-        stdio,
+        io: ProcessIo::Pipes(stdio),
         seccomp_cache: cache.path(),
     };
     let missing = berth_runtime::exec(req).map(|s| s.pid).map_err(|e| e.exit_code());
     format!("{code}|{output}|{missing:?}")
+}
+
+#[test]
+fn exec_with_a_terminal_gets_a_pty_of_the_containers_devpts() {
+    let rootfs = Rootfs::new();
+    let spec = docker_spec(&rootfs.path(), &["sleep", "30"]);
+    let out = isolated(|| {
+        let cache = tempfile::tempdir().expect("cache");
+        let req = SpawnRequest {
+            spec: &spec,
+            io: ProcessIo::Pipes(common::null_stdio()),
+            rootfs: RootfsSource::Ready,
+            init: false,
+            seccomp_cache: cache.path(),
+        };
+        let container = berth_runtime::spawn(req).expect("spawn");
+        let checks = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec_on_a_terminal(&spec, container.pid, cache.path())
+        }));
+        kill(KillTarget::Pidfd(container.pidfd.as_fd()), libc::SIGKILL).expect("kill");
+        wait(container.pid);
+        assert!(common::destroy_cgroup(&spec));
+        checks.unwrap_or_else(|_| "exec panicked".into())
+    });
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    // The echo of the typed line may come anywhere in the output.
+    assert!(lines.iter().any(|l| l.starts_with("/dev/pts/")), "{out}");
+    for want in ["tty0", "tty1", "tty2", "24 100", "got:ping"] {
+        assert!(lines.contains(&want), "{want} missing: {out}");
+    }
+    assert_eq!(
+        lines.last(),
+        Some(&"invalid spec: process.terminal is set but no terminal was requested"),
+        "{out}"
+    );
+}
+
+/// Runs a shell on a terminal in the container; returns its exit code and what the terminal showed, then the
+/// error of an exec that asks for pipes where the process wants a terminal.
+fn exec_on_a_terminal(spec: &oci_spec::runtime::Spec, container_pid: i32, cache: &std::path::Path) -> String {
+    let mut process = spec.process().clone().expect("process");
+    let script =
+        "tty; for fd in 0 1 2; do test -t $fd && echo tty$fd; done; stty size; read line; echo got:$line";
+    process.set_args(Some(["sh", "-c", script].iter().map(|s| s.to_string()).collect()));
+    process.set_terminal(Some(true));
+    let req = ExecRequest {
+        container_pid,
+        spec,
+        process: &process,
+        io: ProcessIo::Terminal {
+            size: Some((24, 100)),
+        },
+        seccomp_cache: cache,
+    };
+    let execd = berth_runtime::exec(req).expect("exec");
+    let master = execd.console.expect("the terminal's master");
+    rustix::io::write(&master, b"ping\n").expect("write to the terminal");
+    let output = common::read_terminal(&master);
+    let code = wait(execd.pid);
+    let req = ExecRequest {
+        container_pid,
+        spec,
+        process: &process,
+        io: ProcessIo::Pipes(common::null_stdio()),
+        seccomp_cache: cache,
+    };
+    let refused = match berth_runtime::exec(req) {
+        Err(e) => e.to_string(),
+        Ok(s) => format!("unexpected success {}", s.pid),
+    };
+    format!("{code}\n{output}{refused}")
 }
 
 #[test]
@@ -102,7 +175,7 @@ fn init_forwards_signals_and_reaps_orphans() {
         };
         let req = SpawnRequest {
             spec: &spec,
-            stdio,
+            io: ProcessIo::Pipes(stdio),
             rootfs: RootfsSource::Ready,
             init: true,
             seccomp_cache: cache.path(),
@@ -157,7 +230,7 @@ fn spawn_joins_namespaces_given_by_path() {
         };
         let req = SpawnRequest {
             spec: &first,
-            stdio,
+            io: ProcessIo::Pipes(stdio),
             rootfs: RootfsSource::Ready,
             init: false,
             seccomp_cache: cache.path(),

@@ -1,13 +1,16 @@
 //! Real containers from a busybox rootfs: output, exit status, namespaces, users, read-only root, command errors,
-//! terminals, overlay roots and the spawn latency.
+//! terminals of the container's own devpts, cgroup membership before exec, overlay roots and the spawn latency.
 
 mod common;
 
 use std::path::PathBuf;
 
-use berth_runtime::{RootfsSource, SpawnError};
+use berth_runtime::{ProcessIo, RootfsSource, SpawnError, SpawnRequest};
 use common::{Rootfs, docker_spec, isolated, run};
-use oci_spec::runtime::UserBuilder;
+use oci_spec::runtime::{
+    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder,
+    UserBuilder,
+};
 
 fn args(spec: &mut oci_spec::runtime::Spec, args: &[&str]) {
     let p = spec.process_mut().as_mut().expect("process");
@@ -121,48 +124,138 @@ fn missing_and_non_executable_commands_fail_like_docker() {
 }
 
 #[test]
-fn terminal_is_the_controlling_tty_and_console() {
+fn terminal_comes_from_the_containers_own_devpts() {
     let rootfs = Rootfs::new();
-    let mut spec = docker_spec(
-        &rootfs.path(),
-        &[
-            "sh",
-            "-c",
-            "test -t 0 && test -t 1 && echo tty-ok; ls -l /dev/console",
-        ],
-    );
-    spec.process_mut()
+    let script = "tty; for fd in 0 1 2; do test -t $fd && echo tty$fd; done; stty size; \
+                  echo console $(stat -c %t:%T /dev/console) tty $(stat -c %t:%T $(tty)); read line; echo got:$line";
+    for init in [false, true] {
+        let mut spec = docker_spec(&rootfs.path(), &["sh", "-c", script]);
+        spec.process_mut()
+            .as_mut()
+            .expect("process")
+            .set_terminal(Some(true));
+        let out = isolated(|| {
+            let cache = tempfile::tempdir().expect("cache");
+            let req = SpawnRequest {
+                spec: &spec,
+                io: ProcessIo::Terminal {
+                    size: Some((33, 101)),
+                },
+                rootfs: RootfsSource::Ready,
+                init,
+                seccomp_cache: cache.path(),
+            };
+            let spawned = berth_runtime::spawn(req).expect("spawn");
+            let master = spawned.console.expect("the terminal's master");
+            // Typed into the master, read by the shell from its stdin.
+            rustix::io::write(&master, b"hello\n").expect("write to the terminal");
+            let output = common::read_terminal(&master);
+            let code = common::wait(spawned.pid);
+            assert!(common::destroy_cgroup(&spec));
+            format!("{code}\n{output}")
+        });
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "0", "init={init}: {out}");
+        for want in ["/dev/pts/0", "tty0", "tty1", "tty2", "33 101", "got:hello"] {
+            assert!(lines.contains(&want), "init={init}: {want} missing: {out}");
+        }
+        // /dev/console is the same pty slave (major 136 = 0x88).
+        assert!(lines.contains(&"console 88:0 tty 88:0"), "init={init}: {out}");
+    }
+}
+
+#[test]
+fn terminal_requests_must_agree_with_the_spec() {
+    let rootfs = Rootfs::new();
+    let spec = docker_spec(&rootfs.path(), &["true"]);
+    let mut terminal_spec = spec.clone();
+    terminal_spec
+        .process_mut()
         .as_mut()
         .expect("process")
         .set_terminal(Some(true));
     let out = isolated(|| {
-        let (master, slave) = berth_runtime::pty::open_pty().expect("pty");
         let cache = tempfile::tempdir().expect("cache");
-        let stdio = berth_runtime::Stdio {
-            stdin: slave.try_clone().expect("dup"),
-            stdout: slave.try_clone().expect("dup"),
-            stderr: slave,
+        let attempt = |spec, io| {
+            let req = SpawnRequest {
+                spec,
+                io,
+                rootfs: RootfsSource::Ready,
+                init: false,
+                seccomp_cache: cache.path(),
+            };
+            match berth_runtime::spawn(req) {
+                Err(e @ SpawnError::InvalidSpec(_)) => e.to_string(),
+                other => format!("unexpected {other:?}"),
+            }
         };
-        let req = berth_runtime::SpawnRequest {
-            spec: &spec,
-            stdio,
-            rootfs: RootfsSource::Ready,
-            init: false,
-            seccomp_cache: cache.path(),
-        };
-        let spawned = berth_runtime::spawn(req).expect("spawn");
-        let code = common::wait(spawned.pid);
-        assert!(common::destroy_cgroup(&spec));
-        // Everything the container wrote is buffered in the pty; EIO marks the end once the slave is closed.
-        let mut output = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = rustix::io::read(&master, &mut buf) {
-            output.extend_from_slice(&buf[..n]);
-        }
-        format!("{code} {}", String::from_utf8_lossy(&output))
+        let a = attempt(&spec, ProcessIo::Terminal { size: None });
+        let b = attempt(&terminal_spec, ProcessIo::Pipes(common::null_stdio()));
+        assert!(
+            !common::destroy_cgroup(&spec),
+            "no cgroup is made for a refused request"
+        );
+        format!("{a}|{b}")
     });
-    assert!(out.starts_with("0 tty-ok"), "{out}");
-    assert!(out.contains("/dev/console"), "{out}");
+    assert_eq!(
+        out,
+        "invalid spec: a terminal was requested but process.terminal is not set|\
+         invalid spec: process.terminal is set but no terminal was requested"
+    );
+}
+
+#[test]
+fn process_is_in_its_cgroup_before_exec_with_and_without_a_cgroup_namespace() {
+    let rootfs = Rootfs::new();
+    let script = "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids/cgroup.procs; \
+                  (exec 3>/dev/full) 2>/dev/null && echo full-open || echo full-denied; \
+                  (exec 3>/dev/null) && echo null-open; ls /sys/fs/cgroup";
+    for cgroup_ns in [true, false] {
+        let mut spec = docker_spec(&rootfs.path(), &["sh", "-c", script]);
+        let linux = spec.linux_mut().as_mut().expect("linux");
+        let allow_all = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .access("rwm")
+            .build()
+            .expect("rule");
+        let deny_full = LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .typ(LinuxDeviceType::C)
+            .major(1)
+            .minor(7)
+            .access("rwm")
+            .build()
+            .expect("rule");
+        let resources = LinuxResourcesBuilder::default()
+            .pids(LinuxPidsBuilder::default().limit(42).build().expect("pids"))
+            .devices(vec![allow_all, deny_full])
+            .build()
+            .expect("resources");
+        linux.set_resources(Some(resources));
+        if !cgroup_ns {
+            let namespaces = linux.namespaces().clone().expect("namespaces");
+            let without = namespaces
+                .into_iter()
+                .filter(|ns| ns.typ() != LinuxNamespaceType::Cgroup)
+                .collect();
+            linux.set_namespaces(Some(without));
+        }
+        let out = isolated(|| run(&spec, RootfsSource::Ready, false).expect("spawn").stdout);
+        let lines: Vec<&str> = out.lines().collect();
+        // The container's own pids cgroup (limit 42) holds the shell as pid 1: it joined before exec.
+        assert_eq!(lines[0], "42", "cgroup_ns={cgroup_ns}: {out}");
+        assert_eq!(lines[1], "1", "cgroup_ns={cgroup_ns}: {out}");
+        assert!(
+            lines.contains(&"full-denied") && lines.contains(&"null-open"),
+            "{out}"
+        );
+        for hierarchy in ["memory", "pids", "devices", "systemd"] {
+            assert!(
+                lines.contains(&hierarchy),
+                "cgroup_ns={cgroup_ns}: {hierarchy} missing: {out}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -207,6 +300,8 @@ fn spawn_to_exit_latency_of_true() {
     let out = isolated(|| {
         let mut times = Vec::new();
         for _ in 0..20 {
+            // After a quiet spell, as a real start comes: on cgroup v1 the first join then waits for a grace period.
+            std::thread::sleep(std::time::Duration::from_millis(300));
             let start = std::time::Instant::now();
             let r = run(&spec, RootfsSource::Ready, false).expect("spawn");
             times.push(start.elapsed());

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
 use berth_engine::{Engine, ExecRequest};
-use berth_runtime::Stdio;
+use berth_runtime::{ProcessIo, Stdio};
 use clap::Args;
 use rustix::event::{PollFd, PollFlags, poll};
 
@@ -75,15 +75,12 @@ pub fn run(e: &Engine, a: ExecArgs) -> CmdResult {
                 .open("/dev/null")
                 .map(OwnedFd::from)
         };
-        e.exec(
-            container,
-            &req,
-            Stdio {
-                stdin: null()?,
-                stdout: null()?,
-                stderr: null()?,
-            },
-        )?;
+        let io = ProcessIo::Pipes(Stdio {
+            stdin: null()?,
+            stdout: null()?,
+            stderr: null()?,
+        });
+        e.exec(container, &req, io)?;
         return Ok(0);
     }
     if req.tty {
@@ -99,7 +96,7 @@ pub fn run(e: &Engine, a: ExecArgs) -> CmdResult {
         stdout: dup(std::io::stdout())?,
         stderr: dup(std::io::stderr())?,
     };
-    let spawned = e.exec(container, &req, stdio)?;
+    let spawned = e.exec(container, &req, ProcessIo::Pipes(stdio))?;
     Ok(wait_exit(&spawned.pidfd))
 }
 
@@ -119,17 +116,18 @@ fn wait_exit(pidfd: &OwnedFd) -> i32 {
 }
 
 fn exec_tty(e: &Engine, container: &str, req: &ExecRequest, interactive: bool) -> CmdResult {
-    let (master, slave) = berth_runtime::pty::open_pty()?;
-    if let Some((rows, cols)) = terminal::size() {
-        berth_runtime::pty::set_window_size(master.as_fd(), rows, cols)?;
-    }
     let signals = relay::catch_signals()?;
-    let stdio = Stdio {
-        stdin: slave.try_clone()?,
-        stdout: slave.try_clone()?,
-        stderr: slave,
-    };
-    let spawned = e.exec(container, req, stdio)?;
+    let mut spawned = e.exec(
+        container,
+        req,
+        ProcessIo::Terminal {
+            size: terminal::size(),
+        },
+    )?;
+    let master = spawned
+        .console
+        .take()
+        .ok_or_else(|| Failure::engine("the runtime returned no terminal"))?;
     let _raw = interactive.then(terminal::RawMode::enter).flatten();
     let mut pty = File::from(master);
     let mut buf = vec![0u8; 32 * 1024];

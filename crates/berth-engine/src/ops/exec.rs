@@ -1,7 +1,7 @@
 //! `exec`: run another process in a running container — its namespaces, cgroup, capabilities, seccomp filter and
 //! no-new-privileges — as the container's spec says, with the user's overrides (command, env, user, workdir, tty).
 
-use berth_runtime::{Spawned, Stdio};
+use berth_runtime::{ProcessIo, Spawned};
 use oci_spec::runtime::{Process, Spec, User};
 
 use crate::engine::Engine;
@@ -23,8 +23,9 @@ pub struct ExecRequest {
 }
 
 impl Engine {
-    /// Starts `req` in container `reference` with the given stdio; the caller (single-threaded) waits for it.
-    pub fn exec(&self, reference: &str, req: &ExecRequest, stdio: Stdio) -> Result<Spawned> {
+    /// Starts `req` in container `reference` with the given stdio (pipes, or a terminal whose master comes back in
+    /// `Spawned::console`); the caller (single-threaded) waits for it.
+    pub fn exec(&self, reference: &str, req: &ExecRequest, io: ProcessIo) -> Result<Spawned> {
         if req.cmd.is_empty() {
             return Err(Error::InvalidArgument("No exec command specified".into()));
         }
@@ -51,7 +52,7 @@ impl Engine {
             container_pid: c.state.pid,
             spec: &spec,
             process: &process,
-            stdio,
+            io,
             seccomp_cache: &seccomp_cache,
         })
         .map_err(|e| match e.exit_code() {

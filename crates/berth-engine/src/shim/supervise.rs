@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 
-use berth_runtime::{RootfsSource, SpawnRequest, Stdio};
+use berth_runtime::{ProcessIo, RootfsSource, SpawnRequest, Stdio};
 use oci_spec::runtime::Spec;
 
 use super::pump::Pump;
@@ -17,9 +17,8 @@ use crate::paths::Paths;
 use crate::store::ContainerStore;
 use crate::timefmt;
 
-/// The container's stdio, from both sides.
+/// The shim's side of the container's stdio.
 struct Plumbing {
-    container: Stdio,
     outputs: Vec<(OwnedFd, Stream)>,
     stdin: Option<OwnedFd>,
     pty: Option<OwnedFd>,
@@ -29,25 +28,15 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
 }
 
-fn plumbing(launch: &Launch) -> std::io::Result<Plumbing> {
+/// The container's stdio: a terminal of its own devpts (the runtime hands back the master), or pipes.
+fn container_io(launch: &Launch) -> std::io::Result<(ProcessIo, Option<Plumbing>)> {
     if launch.tty {
-        let (master, slave) = berth_runtime::pty::open_pty().map_err(std::io::Error::other)?;
-        if let Some((rows, cols)) = launch.console_size {
-            berth_runtime::pty::set_window_size(master.as_fd(), rows, cols).map_err(std::io::Error::other)?;
-        }
-        let container = Stdio {
-            stdin: slave.try_clone()?,
-            stdout: slave.try_clone()?,
-            stderr: slave,
-        };
-        let stdin = launch.open_stdin.then(|| master.try_clone()).transpose()?;
-        let read_end = master.try_clone()?;
-        return Ok(Plumbing {
-            container,
-            outputs: vec![(read_end, Stream::Stdout)],
-            stdin,
-            pty: Some(master),
-        });
+        return Ok((
+            ProcessIo::Terminal {
+                size: launch.console_size,
+            },
+            None,
+        ));
     }
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
@@ -57,15 +46,26 @@ fn plumbing(launch: &Launch) -> std::io::Result<Plumbing> {
     } else {
         (File::open("/dev/null")?.into(), None)
     };
-    Ok(Plumbing {
-        container: Stdio {
-            stdin: stdin_child,
-            stdout: out_w,
-            stderr: err_w,
-        },
+    let io = ProcessIo::Pipes(Stdio {
+        stdin: stdin_child,
+        stdout: out_w,
+        stderr: err_w,
+    });
+    let plumbing = Plumbing {
         outputs: vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
         stdin,
         pty: None,
+    };
+    Ok((io, Some(plumbing)))
+}
+
+/// The shim's side of a terminal: output, input (with `-i`) and resizes all go through the master.
+fn terminal_plumbing(master: OwnedFd, open_stdin: bool) -> std::io::Result<Plumbing> {
+    let stdin = open_stdin.then(|| master.try_clone()).transpose()?;
+    Ok(Plumbing {
+        outputs: vec![(master.try_clone()?, Stream::Stdout)],
+        stdin,
+        pty: Some(master),
     })
 }
 
@@ -126,7 +126,7 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
         Ok(l) => l,
         Err(e) => return fail(status, 125, format!("listen on {}: {e}", sock_path.display())),
     };
-    let plumbing = match plumbing(launch) {
+    let (io, pipes) = match container_io(launch) {
         Ok(p) => p,
         Err(e) => return fail(status, 125, format!("set up container stdio: {e}")),
     };
@@ -141,14 +141,28 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
     let seccomp_cache = paths.seccomp_cache();
     let spawned = berth_runtime::spawn(SpawnRequest {
         spec: &spec,
-        stdio: plumbing.container,
+        io,
         rootfs,
         init: launch.init,
         seccomp_cache: &seccomp_cache,
     });
-    let spawned = match spawned {
+    let mut spawned = match spawned {
         Ok(s) => s,
         Err(e) => return fail(status, e.exit_code(), e.to_string()),
+    };
+    let plumbing = match (pipes, spawned.console.take()) {
+        (Some(p), _) => p,
+        (None, Some(master)) => match terminal_plumbing(master, launch.open_stdin) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
+                return fail(status, 125, format!("set up container terminal: {e}"));
+            }
+        },
+        (None, None) => {
+            let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
+            return fail(status, 125, "the runtime returned no terminal".into());
+        }
     };
     let shim_pid = std::process::id() as i32;
     let recorded = store.update(id, |c| {

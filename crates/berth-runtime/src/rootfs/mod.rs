@@ -1,6 +1,6 @@
 //! The container's root filesystem: mounting the root (an overlay or a prepared directory), the spec's mounts,
-//! /dev, pivot_root, and the read-only and masked paths. Runs inside the container's new mount namespace, through
-//! the `Syscalls` trait.
+//! /dev, /dev/console, pivot_root, and the read-only and masked paths. Runs inside the container's new mount
+//! namespace, through the `Syscalls` trait.
 
 mod devices;
 pub(crate) mod mounts;
@@ -39,8 +39,6 @@ pub(crate) struct RootfsPlan<'a> {
     /// The cgroup layout, needed only when a cgroup mount is in the spec.
     pub(crate) cgroups: Option<&'a CgroupLayout>,
     pub(crate) cgroup_ns: bool,
-    /// The host path of the terminal to bind on /dev/console.
-    pub(crate) console: Option<&'a Path>,
 }
 
 /// The spec's root propagation, or rslave like runc (host mounts still propagate in, nothing propagates out).
@@ -52,7 +50,7 @@ fn root_propagation(linux: &Linux) -> io::Result<libc::c_ulong> {
     }
 }
 
-/// Mounts the root and everything below it, creates /dev entries and pivots into the new root.
+/// Mounts the root and everything below it and creates the /dev entries.
 pub(crate) fn prepare(sys: &mut dyn Syscalls, plan: &RootfsPlan<'_>) -> io::Result<()> {
     let mut propagation = root_propagation(plan.linux)?;
     if propagation & libc::MS_SHARED != 0 {
@@ -72,8 +70,13 @@ pub(crate) fn prepare(sys: &mut dyn Syscalls, plan: &RootfsPlan<'_>) -> io::Resu
     }
     let devices = devices::device_list(plan.linux.devices().as_deref().unwrap_or_default())?;
     devices::create_devices(sys, &devices)?;
-    devices::create_symlinks(sys)?;
-    if let Some(console) = plan.console {
+    devices::create_symlinks(sys)
+}
+
+/// Binds the terminal `console` (a path to a pty slave of this mount namespace, e.g. /proc/self/fd/N) on
+/// /dev/console, then makes the rootfs the root.
+pub(crate) fn pivot(sys: &mut dyn Syscalls, console: Option<&Path>) -> io::Result<()> {
+    if let Some(console) = console {
         devices::bind_console(sys, console).map_err(|e| io::Error::new(e.kind(), format!("console: {e}")))?;
     }
     sys.pivot_root()

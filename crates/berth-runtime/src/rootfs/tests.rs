@@ -23,7 +23,6 @@ fn plan<'a>(
         linux,
         cgroups: Some(cg),
         cgroup_ns: true,
-        console: None,
     }
 }
 
@@ -70,6 +69,7 @@ fn docker_default_mounts_on_a_ready_rootfs() {
     let cg = CgroupLayout::parse(HYBRID);
     let mut sys = Recording::with_dirs(&["/proc", "/sys", "/dev"]);
     prepare(&mut sys, &plan(&RootfsSource::Ready, &mounts, &linux, &cg)).unwrap();
+    pivot(&mut sys, None).unwrap();
 
     assert_eq!(sys.calls[0], Call::RootPropagation(libc::MS_SLAVE | libc::MS_REC));
     assert_eq!(sys.calls[1], Call::BindRootfs);
@@ -249,20 +249,23 @@ fn mknod_refused_falls_back_to_binding_the_host_node() {
 }
 
 #[test]
-fn console_is_bound_from_the_terminal() {
-    let linux = LinuxBuilder::default().build().unwrap();
-    let cg = CgroupLayout::V2("/".into());
+fn console_is_bound_from_the_terminal_before_pivot_root() {
     let mut sys = Recording::with_dirs(&["/dev"]);
-    let mut p = plan(&RootfsSource::Ready, &[], &linux, &cg);
     let slave = PathBuf::from("/proc/self/fd/7");
-    p.console = Some(&slave);
-    prepare(&mut sys, &p).unwrap();
-    assert!(sys.calls.contains(&Call::CreateFile("/dev/console".into())));
-    assert!(
-        sys.calls
-            .iter()
-            .any(|c| matches!(c, Call::Mount { source: Some(s), target, .. }
-        if s == &slave && target == Path::new("/dev/console")))
+    pivot(&mut sys, Some(&slave)).unwrap();
+    assert_eq!(
+        sys.calls,
+        vec![
+            Call::CreateFile("/dev/console".into()),
+            Call::Mount {
+                source: Some(slave),
+                target: "/dev/console".into(),
+                fstype: None,
+                flags: libc::MS_BIND,
+                data: None
+            },
+            Call::PivotRoot
+        ]
     );
 }
 

@@ -27,7 +27,8 @@ impl LinuxSyscalls {
         }
     }
 
-    fn root(&self) -> io::Result<BorrowedFd<'_>> {
+    /// The container root (once mounted), which container paths resolve under.
+    pub(crate) fn root(&self) -> io::Result<BorrowedFd<'_>> {
         self.root
             .as_ref()
             .map(|fd| fd.as_fd())

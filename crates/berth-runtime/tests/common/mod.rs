@@ -8,16 +8,16 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use berth_runtime::cgroups::Hierarchy;
-use berth_runtime::{SpawnRequest, Stdio};
+use berth_runtime::{ProcessIo, SpawnRequest, Stdio};
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
-    ProcessBuilder, RootBuilder, Spec, UserBuilder, get_default_maskedpaths, get_default_mounts,
-    get_default_readonly_paths,
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResources, LinuxResourcesBuilder, ProcessBuilder,
+    RootBuilder, Spec, UserBuilder, get_default_maskedpaths, get_default_mounts, get_default_readonly_paths,
 };
 
-pub const APPLETS: [&str; 14] = [
+pub const APPLETS: [&str; 16] = [
     "sh", "echo", "cat", "id", "ls", "sleep", "hostname", "true", "false", "touch", "grep", "kill", "ps",
-    "tty",
+    "tty", "stty", "stat",
 ];
 
 /// A busybox root filesystem in a temp dir.
@@ -90,7 +90,7 @@ pub fn unique_cgroup() -> String {
 }
 
 /// A spec like the one Docker generates: all namespaces but user, Docker's mounts, masked and read-only paths,
-/// default capabilities, its own cgroup.
+/// default capabilities, its own cgroup with Docker's device rules.
 pub fn docker_spec(root: &Path, args: &[&str]) -> Spec {
     let caps: std::collections::HashSet<Capability> = docker_caps().into_iter().collect();
     let capabilities = LinuxCapabilitiesBuilder::default()
@@ -120,6 +120,7 @@ pub fn docker_spec(root: &Path, args: &[&str]) -> Spec {
         .map(|t| LinuxNamespaceBuilder::default().typ(t).build().expect("ns"))
         .collect::<Vec<_>>();
     let linux = LinuxBuilder::default()
+        .resources(docker_device_rules())
         .namespaces(namespaces)
         .cgroups_path(PathBuf::from(unique_cgroup()))
         .masked_paths(get_default_maskedpaths())
@@ -139,6 +140,48 @@ pub fn docker_spec(root: &Path, args: &[&str]) -> Spec {
     spec.set_mounts(Some(get_default_mounts()));
     spec.set_linux(Some(linux));
     spec
+}
+
+/// Docker's device cgroup rules: everything denied but mknod and the standard nodes, the console, ptys and tun.
+pub fn docker_device_rules() -> LinuxResources {
+    let rule =
+        |allow: bool, typ: Option<LinuxDeviceType>, major: Option<i64>, minor: Option<i64>, access: &str| {
+            let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).access(access);
+            if let Some(t) = typ {
+                b = b.typ(t);
+            }
+            if let Some(m) = major {
+                b = b.major(m);
+            }
+            if let Some(m) = minor {
+                b = b.minor(m);
+            }
+            b.build().expect("device rule")
+        };
+    use LinuxDeviceType::{B, C};
+    let mut rules = vec![
+        rule(false, None, None, None, "rwm"),
+        rule(true, Some(C), None, None, "m"),
+        rule(true, Some(B), None, None, "m"),
+    ];
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+        (10, 200),
+    ] {
+        rules.push(rule(true, Some(C), Some(major), Some(minor), "rwm"));
+    }
+    rules.push(rule(true, Some(C), Some(136), None, "rwm"));
+    LinuxResourcesBuilder::default()
+        .devices(rules)
+        .build()
+        .expect("resources")
 }
 
 pub fn cgroup_path(spec: &Spec) -> String {
@@ -167,6 +210,15 @@ pub fn dev_null() -> OwnedFd {
     std::fs::File::open("/dev/null").expect("/dev/null").into()
 }
 
+/// Stdio that is /dev/null three times.
+pub fn null_stdio() -> Stdio {
+    Stdio {
+        stdin: dev_null(),
+        stdout: dev_null(),
+        stderr: dev_null(),
+    }
+}
+
 pub fn read_all(fd: OwnedFd) -> String {
     let mut s = String::new();
     std::fs::File::from(fd).read_to_string(&mut s).expect("read");
@@ -182,6 +234,16 @@ pub fn wait(pid: i32) -> i32 {
     } else {
         libc::WEXITSTATUS(status)
     }
+}
+
+/// Reads a terminal's master until the slave side is gone (EIO), with "\r\n" turned into "\n".
+pub fn read_terminal(master: &OwnedFd) -> String {
+    let mut output = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = rustix::io::read(master, &mut buf) {
+        output.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&output).replace("\r\n", "\n")
 }
 
 /// Outcome of one container run.
@@ -203,11 +265,11 @@ pub fn run(
     let cache = tempfile::tempdir().expect("cache dir");
     let spawned = berth_runtime::spawn(SpawnRequest {
         spec,
-        stdio: Stdio {
+        io: ProcessIo::Pipes(Stdio {
             stdin: dev_null(),
             stdout: out_w,
             stderr: err_w,
-        },
+        }),
         rootfs,
         init,
         seccomp_cache: cache.path(),
