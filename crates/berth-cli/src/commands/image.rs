@@ -67,7 +67,7 @@ pub fn run(e: &Engine, c: ImageCommand) -> CmdResult {
                     }
                 }
             }
-            super::inspect::print_objects(&objects, a.format.as_deref())?;
+            super::inspect::print_objects(objects, a.format.as_deref())?;
             Ok(if missing { 1 } else { 0 })
         }
         ImageCommand::Prune(a) => {

@@ -33,7 +33,7 @@ pub fn container_json(e: &Engine, name: &str) -> Result<Value, berth_engine::Err
 }
 
 /// Prints objects as a JSON array or through a template, Docker-style.
-pub fn print_objects(objects: &[Value], format: Option<&str>) -> Result<(), Failure> {
+pub fn print_objects(objects: Vec<Value>, format: Option<&str>) -> Result<(), Failure> {
     match format {
         Some(f) => {
             // Like Docker, a field the object does not have is an error rather than "<no value>".
@@ -46,7 +46,7 @@ pub fn print_objects(objects: &[Value], format: Option<&str>) -> Result<(), Fail
             for o in objects {
                 println!(
                     "{}",
-                    tpl.execute(o).map_err(|m| Failure {
+                    tpl.execute(&o).map_err(|m| Failure {
                         message: m.to_string(),
                         code: 1
                     })?
@@ -56,7 +56,7 @@ pub fn print_objects(objects: &[Value], format: Option<&str>) -> Result<(), Fail
         // Docker prints Go's json.MarshalIndent with four spaces (HTML characters escaped).
         None => println!(
             "{}",
-            template::go_json(&Value::Array(objects.to_vec()), true, Some("    "))
+            template::go_json(&Value::Array(objects), true, Some("    "))
         ),
     }
     Ok(())
@@ -88,6 +88,6 @@ pub fn run(e: &Engine, a: InspectArgs) -> CmdResult {
             }
         }
     }
-    print_objects(&objects, a.format.as_deref())?;
+    print_objects(objects, a.format.as_deref())?;
     Ok(if missing { 1 } else { 0 })
 }

@@ -29,15 +29,24 @@ pub(crate) fn each(
     names: &[String],
     mut f: impl FnMut(&str) -> Result<(), berth_engine::Error>,
 ) -> CmdResult {
+    each_reporting(names, |name| {
+        f(name)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+/// Like [`each`], with `f` printing what a success shows (an exit code, rmi's Untagged/Deleted lines).
+pub(crate) fn each_reporting(
+    names: &[String],
+    mut f: impl FnMut(&str) -> Result<(), berth_engine::Error>,
+) -> CmdResult {
     let mut last: Option<Failure> = None;
     for name in names {
-        match f(name) {
-            Ok(()) => println!("{name}"),
-            Err(e) => {
-                if let Some(previous) = last.replace(e.into()) {
-                    eprintln!("berth: {previous}");
-                }
-            }
+        if let Err(e) = f(name)
+            && let Some(previous) = last.replace(e.into())
+        {
+            eprintln!("berth: {previous}");
         }
     }
     last.map_or(Ok(0), Err)

@@ -4,7 +4,7 @@ use berth_engine::Engine;
 use berth_image::RemoveEvent;
 use clap::Args;
 
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 
 #[derive(Debug, Args)]
 pub struct RmiArgs {
@@ -27,16 +27,8 @@ pub fn print_event(ev: &RemoveEvent) {
 }
 
 pub fn run(e: &Engine, a: RmiArgs) -> CmdResult {
-    let mut last: Option<Failure> = None;
-    for name in &a.images {
-        match e.remove_image(name, a.force) {
-            Ok(events) => events.iter().for_each(print_event),
-            Err(err) => {
-                if let Some(previous) = last.replace(err.into()) {
-                    eprintln!("berth: {previous}");
-                }
-            }
-        }
-    }
-    last.map_or(Ok(0), Err)
+    super::each_reporting(&a.images, |name| {
+        e.remove_image(name, a.force)?.iter().for_each(print_event);
+        Ok(())
+    })
 }

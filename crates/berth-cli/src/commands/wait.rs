@@ -3,7 +3,7 @@
 use berth_engine::Engine;
 use clap::Args;
 
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -12,18 +12,8 @@ pub struct WaitArgs {
 }
 
 pub fn run(e: &Engine, a: WaitArgs) -> CmdResult {
-    let mut failed = None;
-    for name in &a.containers {
-        match e.wait(name) {
-            Ok(code) => println!("{code}"),
-            Err(err) => {
-                eprintln!("berth: {err}");
-                failed = Some(Failure {
-                    message: "one or more containers failed".into(),
-                    code: 1,
-                });
-            }
-        }
-    }
-    failed.map_or(Ok(0), Err)
+    super::each_reporting(&a.containers, |name| {
+        println!("{}", e.wait(name)?);
+        Ok(())
+    })
 }

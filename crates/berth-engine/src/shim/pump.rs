@@ -76,20 +76,18 @@ impl Pump {
                 Ok(Some((Kind::Hello, payload))) => payload.first().copied(),
                 _ => None,
             };
-            pump.add_client(stream);
-            if let Some(c) = pump.clients.last_mut() {
-                c.flags = flags;
-            }
+            pump.add_client(stream, flags);
         }
         pump
     }
 
-    fn add_client(&mut self, stream: UnixStream) {
+    /// Adds a client; `flags` are its hello's, when already read.
+    fn add_client(&mut self, stream: UnixStream, flags: Option<u8>) {
         let _ = stream.set_nonblocking(true);
         self.clients.push(Client {
             stream,
             decoder: Decoder::default(),
-            flags: None,
+            flags,
         });
     }
 
@@ -168,7 +166,7 @@ impl Pump {
 
     fn accept(&mut self) {
         while let Ok((stream, _)) = self.listener.accept() {
-            self.add_client(stream);
+            self.add_client(stream, None);
         }
     }
 

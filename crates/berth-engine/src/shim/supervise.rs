@@ -150,18 +150,19 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
         Ok(s) => s,
         Err(e) => return fail(status, e.exit_code(), e.to_string()),
     };
-    let plumbing = match (pipes, spawned.console.take()) {
-        (Some(p), _) => p,
-        (None, Some(master)) => match terminal_plumbing(master, launch.open_stdin) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
-                return fail(status, 125, format!("set up container terminal: {e}"));
-            }
-        },
-        (None, None) => {
+    let plumbing = match pipes {
+        Some(p) => Ok(p),
+        None => spawned
+            .console
+            .take()
+            .ok_or_else(|| std::io::Error::other("the runtime returned no terminal"))
+            .and_then(|master| terminal_plumbing(master, launch.open_stdin)),
+    };
+    let plumbing = match plumbing {
+        Ok(p) => p,
+        Err(e) => {
             let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
-            return fail(status, 125, "the runtime returned no terminal".into());
+            return fail(status, 125, format!("set up container terminal: {e}"));
         }
     };
     let shim_pid = std::process::id() as i32;
