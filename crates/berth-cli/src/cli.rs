@@ -33,9 +33,9 @@ pub struct GlobalOpts {
     /// Root of runtime state
     #[arg(long, global = true, default_value = berth_engine::paths::DEFAULT_EXEC_ROOT, env = "BERTH_EXEC_ROOT")]
     pub exec_root: String,
-    /// Daemon socket to connect to
+    /// Daemon socket to connect to (the daemon: to listen on; repeatable)
     #[arg(short = 'H', long, global = true, env = "BERTH_HOST")]
-    pub host: Option<String>,
+    pub host: Vec<String>,
     /// Storage driver: overlay2 or vfs (default: overlay2 where it works)
     #[arg(long, global = true, env = "BERTH_STORAGE_DRIVER")]
     pub storage_driver: Option<String>,
@@ -98,4 +98,6 @@ pub enum Command {
     Image(commands::image::ImageCommand),
     /// Show the berth version information
     Version,
+    /// Serve the Docker Engine API (the berth daemon)
+    Daemon(commands::daemon::DaemonArgs),
 }

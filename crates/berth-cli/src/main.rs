@@ -24,6 +24,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(berth_engine::shim::COMMAND) {
         std::process::exit(berth_engine::shim::main(&args[2..]));
     }
+    if args.get(1).map(String::as_str) == Some(berth_engine::exec_helper::COMMAND) {
+        std::process::exit(berth_engine::exec_helper::main(&args[2..]));
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -50,24 +53,29 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Opens the in-process engine, refusing an explicit daemon address (client mode arrives with `berth daemon`).
-fn engine(g: &GlobalOpts) -> Result<Engine, Failure> {
-    if let Some(host) = &g.host {
-        return Err(Failure::engine(format!(
-            "Cannot connect to the Berth daemon at {host}. Is the berth daemon running?"
-        )));
-    }
+/// The engine options the global flags give.
+fn engine_options(g: &GlobalOpts) -> Result<EngineOptions, Failure> {
     let storage_driver = match g.storage_driver.as_deref() {
         None => DriverChoice::Auto,
         Some("overlay2" | "overlay") => DriverChoice::Overlay,
         Some("vfs") => DriverChoice::Vfs,
         Some(other) => return Err(Failure::engine(format!("unknown storage driver: {other}"))),
     };
-    Ok(Engine::open(EngineOptions {
+    Ok(EngineOptions {
         paths: berth_engine::paths::Paths::new(&g.data_root, &g.exec_root),
         storage_driver,
         cgroup_parent: g.cgroup_parent.clone(),
-    })?)
+    })
+}
+
+/// Opens the in-process engine, refusing an explicit daemon address (client mode is not built yet).
+fn engine(g: &GlobalOpts) -> Result<Engine, Failure> {
+    if let Some(host) = g.host.first() {
+        return Err(Failure::engine(format!(
+            "Cannot connect to the Berth daemon at {host}. Is the berth daemon running?"
+        )));
+    }
+    Ok(Engine::open(engine_options(g)?)?)
 }
 
 fn dispatch(cli: Cli) -> CmdResult {
@@ -75,6 +83,10 @@ fn dispatch(cli: Cli) -> CmdResult {
     if let Command::Version = cli.command {
         println!("berth version {}", env!("CARGO_PKG_VERSION"));
         return Ok(0);
+    }
+    if let Command::Daemon(a) = cli.command {
+        let opts = engine_options(&cli.global)?;
+        return daemon::run(opts, cli.global.host, a);
     }
     let e = engine(&cli.global)?;
     match cli.command {
@@ -99,6 +111,6 @@ fn dispatch(cli: Cli) -> CmdResult {
         Command::Tag(a) => tag::run(&e, a),
         Command::Rmi(a) => rmi::run(&e, a),
         Command::Image(c) => image::run(&e, c),
-        Command::Version => unreachable!("handled above"),
+        Command::Version | Command::Daemon(_) => unreachable!("handled above"),
     }
 }

@@ -2,6 +2,10 @@
 //! `wait`, `stop`, and later the daemon), over the shim's unix socket. Frames reuse Docker's multiplexed-stream
 //! header — `[kind, 0, 0, 0, length as big-endian u32]` then the payload — so stdout/stderr frames can be relayed to
 //! Docker API clients unchanged; a few kinds beyond Docker's carry control messages.
+//!
+//! An exec helper (`berth __exec`, see [`crate::exec_helper`]) speaks the same protocol with its one client, which
+//! opens with [`Kind::Exec`] and its hello; the helper answers with a start report ([`Kind::Started`] or
+//! [`Kind::StartFailed`]) and ends with [`Kind::Exit`].
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -27,6 +31,14 @@ pub enum Kind {
     Hello = 5,
     /// Shim -> client: the container exited; payload `exit code: i32` big-endian, then `oom killed: u8`.
     Exit = 6,
+    /// Client -> exec helper, its first frame (before its hello): what to run; payload the request as JSON.
+    Exec = 7,
+    /// Exec helper -> client, its first frame: the process runs; payload `pid: i32` big-endian.
+    Started = 8,
+    /// Exec helper -> client, its first and only frame: the process could not start; payload `exit code: i32`
+    /// (125, or 126/127 for a command that cannot be invoked/found), `http status: u16` (both big-endian), then the
+    /// message in UTF-8.
+    StartFailed = 9,
 }
 
 impl Kind {
@@ -39,6 +51,9 @@ impl Kind {
             4 => Kind::CloseStdin,
             5 => Kind::Hello,
             6 => Kind::Exit,
+            7 => Kind::Exec,
+            8 => Kind::Started,
+            9 => Kind::StartFailed,
             _ => return None,
         })
     }
@@ -136,6 +151,32 @@ pub fn parse_exit(payload: &[u8]) -> Option<(i32, bool)> {
     Some((code, payload.get(4).copied().unwrap_or(0) != 0))
 }
 
+/// Encodes a start report's payload: the pid of the process.
+pub fn started_payload(pid: i32) -> [u8; 4] {
+    pid.to_be_bytes()
+}
+
+/// Decodes a start report's payload into the pid.
+pub fn parse_started(payload: &[u8]) -> Option<i32> {
+    Some(i32::from_be_bytes(payload.get(..4)?.try_into().ok()?))
+}
+
+/// Encodes a start failure's payload: Docker's exit code, the HTTP status and the message.
+pub fn start_failed_payload(code: i32, status: u16, message: &str) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(6 + message.len());
+    payload.extend_from_slice(&code.to_be_bytes());
+    payload.extend_from_slice(&status.to_be_bytes());
+    payload.extend_from_slice(message.as_bytes());
+    payload
+}
+
+/// Decodes a start failure's payload into (exit code, HTTP status, message).
+pub fn parse_start_failed(payload: &[u8]) -> Option<(i32, u16, String)> {
+    let code = i32::from_be_bytes(payload.get(..4)?.try_into().ok()?);
+    let status = u16::from_be_bytes(payload.get(4..6)?.try_into().ok()?);
+    Some((code, status, String::from_utf8_lossy(&payload[6..]).into_owned()))
+}
+
 /// Encodes a resize frame's payload.
 pub fn resize_payload(rows: u16, cols: u16) -> [u8; 4] {
     let (r, c) = (rows.to_be_bytes(), cols.to_be_bytes());
@@ -199,7 +240,7 @@ mod tests {
     #[test]
     fn junk_is_rejected() {
         let mut d = Decoder::default();
-        d.push(&[9, 0, 0, 0, 0, 0, 0, 0]);
+        d.push(&[0x7f, 0, 0, 0, 0, 0, 0, 0]);
         assert!(d.next_frame().is_err());
         let mut d = Decoder::default();
         d.push(&[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
@@ -218,6 +259,24 @@ mod tests {
         write_frame(&mut client, Kind::Hello, &[1]).unwrap();
         let (mut server, _) = listener.accept().unwrap();
         assert_eq!(read_frame(&mut server).unwrap(), Some((Kind::Hello, vec![1])));
+    }
+
+    #[test]
+    fn start_reports_round_trip() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, Kind::Started, &started_payload(42)).unwrap();
+        let failed = start_failed_payload(127, 500, "exec: \"nope\": not found");
+        write_frame(&mut wire, Kind::StartFailed, &failed).unwrap();
+        let mut r = &wire[..];
+        let (kind, payload) = read_frame(&mut r).unwrap().unwrap();
+        assert_eq!((kind, parse_started(&payload)), (Kind::Started, Some(42)));
+        let (kind, payload) = read_frame(&mut r).unwrap().unwrap();
+        assert_eq!(kind, Kind::StartFailed);
+        assert_eq!(
+            parse_start_failed(&payload),
+            Some((127, 500, "exec: \"nope\": not found".to_string()))
+        );
+        assert_eq!(parse_start_failed(&[0, 0, 0, 1, 2]), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use berth_image::config::ContainerConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::timefmt::ZERO_TIME;
+use crate::timefmt::{ZERO_TIME, human_duration, secs_since};
 
 /// A container as `docker inspect` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -266,5 +266,20 @@ impl Container {
     /// The name without Docker's leading slash.
     pub fn bare_name(&self) -> &str {
         self.name.strip_prefix('/').unwrap_or(&self.name)
+    }
+
+    /// Docker's one-line status ("Up 5 seconds", "Exited (0) 2 minutes ago"), as `ps` and the API's list show it.
+    pub fn status_text(&self) -> String {
+        let ago = |t: &str| human_duration(secs_since(t));
+        let s = &self.state;
+        match s.status {
+            Status::Created => "Created".into(),
+            Status::Running => format!("Up {}", ago(&s.started_at)),
+            Status::Paused => format!("Up {} (Paused)", ago(&s.started_at)),
+            Status::Restarting => format!("Restarting ({}) {} ago", s.exit_code, ago(&s.finished_at)),
+            Status::Removing => "Removal In Progress".into(),
+            Status::Exited => format!("Exited ({}) {} ago", s.exit_code, ago(&s.finished_at)),
+            Status::Dead => "Dead".into(),
+        }
     }
 }

@@ -10,11 +10,13 @@ pub mod diff;
 pub mod digest;
 pub mod error;
 pub mod extract;
+pub mod fsarchive;
 mod fsutil;
 mod lock;
 pub mod reference;
 pub mod snapshot;
 pub mod store;
+mod tarsplit;
 mod xattr;
 
 pub use changes::apply_changes;
@@ -27,6 +29,7 @@ pub use reference::Reference;
 pub use snapshot::{
     Driver, DriverChoice, GraphDriverData, RwLayer, mount_rw, overlay_mount, read_file, unmount,
 };
+pub use store::{HistoryItem, LoadedImage};
 pub use store::{
     Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, PruneReport, RemoveEvent, Usage,
 };

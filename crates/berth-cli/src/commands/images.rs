@@ -5,7 +5,9 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::error::{CmdResult, Failure};
-use crate::format::{human_duration, human_size};
+use berth_engine::timefmt::human_duration;
+
+use crate::format::human_size;
 use crate::{opts, output};
 
 #[derive(Debug, Args)]

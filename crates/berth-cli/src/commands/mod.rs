@@ -2,6 +2,7 @@
 
 pub mod container_opts;
 pub mod create;
+pub mod daemon;
 pub mod exec;
 pub mod image;
 pub mod images;

@@ -6,7 +6,9 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::error::{CmdResult, Failure};
-use crate::format::{ellipsis, human_duration, since};
+use berth_engine::timefmt::{human_duration, secs_since};
+
+use crate::format::ellipsis;
 use crate::{opts, output};
 
 #[derive(Debug, Args)]
@@ -89,27 +91,6 @@ fn matches(c: &Container, f: &Filter) -> bool {
     }
 }
 
-/// Docker's STATUS column.
-pub fn status_text(c: &Container) -> String {
-    match c.state.status {
-        Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human_duration(since(&c.state.started_at))),
-        Status::Paused => format!("Up {} (Paused)", human_duration(since(&c.state.started_at))),
-        Status::Restarting => format!(
-            "Restarting ({}) {} ago",
-            c.state.exit_code,
-            human_duration(since(&c.state.finished_at))
-        ),
-        Status::Removing => "Removal In Progress".into(),
-        Status::Exited => format!(
-            "Exited ({}) {} ago",
-            c.state.exit_code,
-            human_duration(since(&c.state.finished_at))
-        ),
-        Status::Dead => "Dead".into(),
-    }
-}
-
 fn row(c: &Container, no_trunc: bool) -> Value {
     let mut command = c.path.clone();
     for a in &c.args {
@@ -153,10 +134,10 @@ fn row(c: &Container, no_trunc: bool) -> Value {
         "Image": if c.config.image.is_empty() { c.image.clone() } else { c.config.image.clone() },
         "Command": command,
         "CreatedAt": created,
-        "RunningFor": format!("{} ago", human_duration(since(&c.created))),
+        "RunningFor": format!("{} ago", human_duration(secs_since(&c.created))),
         "Ports": "",
         "State": c.state.status.as_str(),
-        "Status": status_text(c),
+        "Status": c.status_text(),
         "Size": "0B",
         "Names": c.bare_name(),
         "Labels": labels,

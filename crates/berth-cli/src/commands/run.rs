@@ -57,7 +57,7 @@ pub fn attached_start(e: &Engine, id: &str, opts: &RelayOpts) -> CmdResult {
     e.start(
         id,
         StartOptions {
-            attach: Some(shim_end.into()),
+            attach: vec![shim_end.into()],
             console_size,
         },
     )?;

@@ -3,16 +3,17 @@
 
 use berth_runtime::{ProcessIo, Spawned};
 use oci_spec::runtime::{Process, Spec, User};
+use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::model::Status;
+use crate::model::{Container, Status};
 use crate::spec::security::host_bounding_caps;
 use crate::spec::set_env;
 use crate::user;
 
 /// What to run (Docker's exec config).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExecRequest {
     pub cmd: Vec<String>,
     pub env: Vec<String>,
@@ -26,21 +27,9 @@ impl Engine {
     /// Starts `req` in container `reference` with the given stdio (pipes, or a terminal whose master comes back in
     /// `Spawned::console`); the caller (single-threaded) waits for it.
     pub fn exec(&self, reference: &str, req: &ExecRequest, io: ProcessIo) -> Result<Spawned> {
-        if req.cmd.is_empty() {
-            return Err(Error::InvalidArgument("No exec command specified".into()));
-        }
-        let id = self.containers.resolve(reference)?;
-        let c = self.reconcile(self.containers.load(&id)?)?;
-        match c.state.status {
-            Status::Running => {}
-            Status::Paused => {
-                return Err(Error::Conflict(format!(
-                    "Container {id} is paused, unpause the container before exec"
-                )));
-            }
-            _ => return Err(Error::Conflict(format!("Container {id} is not running"))),
-        }
-        let spec_path = self.opts.paths.runtime_dir(&id).join("config.json");
+        let c = self.exec_target(reference, req)?;
+        let id = &c.id;
+        let spec_path = self.opts.paths.runtime_dir(id).join("config.json");
         let bytes = std::fs::read(&spec_path).map_err(|e| Error::io("read container spec", e))?;
         let spec: Spec = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
             path: spec_path.display().to_string(),
@@ -60,6 +49,23 @@ impl Engine {
             126 => Error::CannotInvoke(e.to_string()),
             _ => Error::Runtime(e.to_string()),
         })
+    }
+
+    /// Checks that `req` can run in container `reference` (a command is given, the container runs and is not
+    /// paused); returns the container.
+    pub(crate) fn exec_target(&self, reference: &str, req: &ExecRequest) -> Result<Container> {
+        if req.cmd.is_empty() {
+            return Err(Error::InvalidArgument("No exec command specified".into()));
+        }
+        let id = self.containers.resolve(reference)?;
+        let c = self.reconcile(self.containers.load(&id)?)?;
+        match c.state.status {
+            Status::Running => Ok(c),
+            Status::Paused => Err(Error::Conflict(format!(
+                "Container {id} is paused, unpause the container before exec"
+            ))),
+            _ => Err(Error::Conflict(format!("Container {id} is not running"))),
+        }
     }
 
     fn exec_process(&self, spec: &Spec, pid: i32, req: &ExecRequest) -> Result<Process> {

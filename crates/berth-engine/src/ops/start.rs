@@ -19,8 +19,9 @@ use crate::user;
 /// How to start.
 #[derive(Debug, Default)]
 pub struct StartOptions {
-    /// A connected attach socket handed to the shim as its first client, so no output is missed.
-    pub attach: Option<OwnedFd>,
+    /// Connected client sockets (attach clients, an exit monitor) handed to the shim as its first clients, each
+    /// having written its hello, so none misses the container's first output or its exit.
+    pub attach: Vec<OwnedFd>,
     /// Initial terminal size (rows, cols) for containers with a tty.
     pub console_size: Option<(u16, u16)>,
 }

@@ -11,7 +11,7 @@ use crate::model::Status;
 
 impl Engine {
     /// Connects to a running container's shim as a wait-only client; `None` if no shim answers.
-    pub(crate) fn subscribe_exit(&self, id: &str) -> Option<UnixStream> {
+    pub fn subscribe_exit(&self, id: &str) -> Option<UnixStream> {
         let mut s = attach::connect(&self.opts.paths.attach_socket(id)).ok()?;
         attach::write_frame(&mut s, Kind::Hello, &[0]).ok()?;
         Some(s)

@@ -6,12 +6,13 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use super::{COMMAND, Launch, StartStatus};
+use super::{COMMAND, Launch, MAX_CLIENTS, StartStatus};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 
-/// Starts the shim for container `id` and waits until the container runs; returns its pid.
-pub fn start(paths: &Paths, id: &str, launch: &Launch, attach: Option<OwnedFd>) -> Result<i32> {
+/// Starts the shim for container `id` with its first clients (on fds 4, 5, …) and waits until the container runs;
+/// returns its pid.
+pub fn start(paths: &Paths, id: &str, launch: &Launch, clients: Vec<OwnedFd>) -> Result<i32> {
     let (status_r, status_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| Error::io("create shim status pipe", e.into()))?;
     let launch_json = serde_json::to_string(launch).map_err(|e| Error::Runtime(e.to_string()))?;
@@ -28,32 +29,44 @@ pub fn start(paths: &Paths, id: &str, launch: &Launch, attach: Option<OwnedFd>) 
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(shim_log));
-    if attach.is_some() {
-        cmd.arg("--attach");
+    if !clients.is_empty() {
+        cmd.arg("--attach").arg(clients.len().to_string());
     }
-    let status_fd = status_w.as_raw_fd();
-    let attach_fd = attach.as_ref().map(|f| f.as_raw_fd());
+    // Source descriptors in one fixed array, so the child needs no allocation: status first, then the clients.
+    let mut sources = [-1; 1 + MAX_CLIENTS];
+    if clients.len() > MAX_CLIENTS {
+        return Err(Error::InvalidArgument(format!(
+            "at most {MAX_CLIENTS} clients can attach before a start"
+        )));
+    }
+    sources[0] = status_w.as_raw_fd();
+    for (slot, c) in sources[1..].iter_mut().zip(&clients) {
+        *slot = c.as_raw_fd();
+    }
+    let count = 1 + clients.len();
     // SAFETY: only async-signal-safe calls (fcntl, dup2, close) run between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            let s = libc::fcntl(status_fd, libc::F_DUPFD, 10);
-            let a = attach_fd.map(|fd| libc::fcntl(fd, libc::F_DUPFD, 10));
-            if s < 0 || a.is_some_and(|a| a < 0) || libc::dup2(s, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(s);
-            if let Some(a) = a {
-                if libc::dup2(a, 4) < 0 {
+            // Move every source above the targets first, so no dup2 overwrites a source not yet placed.
+            let mut high = [-1; 1 + MAX_CLIENTS];
+            for i in 0..count {
+                high[i] = libc::fcntl(sources[i], libc::F_DUPFD, 3 + MAX_CLIENTS as i32 + 1);
+                if high[i] < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                libc::close(a);
+            }
+            for (i, fd) in high.iter().take(count).enumerate() {
+                if libc::dup2(*fd, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(*fd);
             }
             Ok(())
         });
     }
     let mut child = cmd.spawn().map_err(|e| Error::io("start shim", e))?;
     drop(status_w);
-    drop(attach);
+    drop(clients);
     let _ = child.wait();
     let mut buf = Vec::new();
     std::fs::File::from(status_r)

@@ -3,11 +3,13 @@
 //! code and time when the container ends, removes `--rm` containers, and outlives the CLI (or daemon) that started it.
 //! It is single-threaded, so the runtime may fork from it.
 //!
-//! It is started as `berth __shim <data-root> <exec-root> <id> <launch JSON>` with the status pipe on fd 3 and, for
-//! an attached start, the first client's socket on fd 4; see [`launch`] for the starting side.
+//! It is started as `berth __shim <data-root> <exec-root> <id> <launch JSON> [--attach N]` with the status pipe on fd 3
+//! and its first N clients' sockets (attach clients, a daemon's exit monitor) on fds 4 .. 4+N; see [`launch`] for the
+//! starting side.
 
 pub mod launch;
-mod pump;
+pub(crate) mod pump;
+pub(crate) mod stdio;
 mod supervise;
 
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -19,6 +21,9 @@ use crate::paths::Paths;
 
 /// The argv[1] that selects shim mode.
 pub const COMMAND: &str = "__shim";
+
+/// Most clients a start can hand the shim (on fds 4, 5, …).
+pub const MAX_CLIENTS: usize = 8;
 
 /// How to start the container, handed from the starter to the shim.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,29 +58,47 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("berth: shim: bad launch description");
         return 125;
     };
-    let attached = rest.first().is_some_and(|a| a == "--attach");
-    // SAFETY: the starter placed the status pipe on fd 3 and, when attached, the client socket on fd 4; nothing
-    // else in this fresh process owns them.
+    // `--attach N`: the starter placed N client sockets on fds 4 .. 4+N.
+    let clients = match rest {
+        [] => 0,
+        [flag, n] if flag == "--attach" => match n.parse::<usize>() {
+            Ok(n) if n <= MAX_CLIENTS => n,
+            _ => {
+                eprintln!("berth: shim: bad client count");
+                return 125;
+            }
+        },
+        _ => {
+            eprintln!("berth: shim: bad arguments");
+            return 125;
+        }
+    };
+    // SAFETY: the starter placed the status pipe on fd 3 and the clients on the fds after it; nothing else in this
+    // fresh process owns them.
     let status = unsafe { OwnedFd::from_raw_fd(3) };
-    let client = attached.then(|| unsafe { OwnedFd::from_raw_fd(4) });
-    for fd in [Some(&status), client.as_ref()].into_iter().flatten() {
+    let clients: Vec<OwnedFd> = (0..clients)
+        .map(|i| unsafe { OwnedFd::from_raw_fd(4 + i as i32) })
+        .collect();
+    for fd in std::iter::once(&status).chain(&clients) {
         let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
     }
     // Whatever else the starter's caller left open (a test harness's pipes, a jobserver) must not be held for the
     // container's lifetime.
-    // SAFETY: descriptors from 5 up belong to nobody in this fresh process.
-    unsafe { libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, 0u32) };
+    let first_free = 4 + clients.len() as u32;
+    // SAFETY: descriptors above the clients belong to nobody in this fresh process.
+    unsafe { libc::syscall(libc::SYS_close_range, first_free, u32::MAX, 0u32) };
     if !daemonize() {
         return 0;
     }
     let paths = Paths::new(data_root, exec_root);
-    supervise::run(&paths, id, &launch, status, client)
+    supervise::run(&paths, id, &launch, status, clients)
 }
 
-/// Forks so the shim is re-parented away from its starter (which reaps the short-lived parent at once) and starts a
-/// session of its own, so terminal signals aimed at the starter do not reach it. Returns false in the parent.
-fn daemonize() -> bool {
-    // SAFETY: the shim is single-threaded at this point; the child only continues the same single thread.
+/// Forks so the shim (or an exec helper) is re-parented away from its starter (which reaps the short-lived parent at
+/// once) and starts a session of its own, so terminal signals aimed at the starter do not reach it. Returns false in
+/// the parent. The caller must be single-threaded.
+pub(crate) fn daemonize() -> bool {
+    // SAFETY: the caller is single-threaded; the child only continues the same single thread.
     match unsafe { libc::fork() } {
         0 => {
             let _ = rustix::process::setsid();

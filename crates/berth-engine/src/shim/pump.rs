@@ -1,5 +1,6 @@
-//! The shim's I/O loop: moves the container's output to the json-file log and to attached clients, client input to
-//! the container's stdin, client resizes to the pty, and notices the container's exit through its pidfd.
+//! The I/O loop of a supervising process (the shim for a container, the exec helper for an exec): moves the
+//! process's output to the json-file log (if any) and to attached clients, client input to the process's stdin,
+//! client resizes to the pty, and notices the process's exit through its pidfd.
 
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, poll};
 
+use super::stdio::Plumbing;
 use crate::attach::{self, Decoder, Kind, hello};
 use crate::logs::{LogWriter, Stream};
 
@@ -21,16 +23,19 @@ struct Client {
     flags: Option<u8>,
 }
 
-/// The container's side of the plumbing, owned by the shim.
+/// The supervisor's side of a process's plumbing and its clients.
 pub struct Pump {
     /// Output sources: the pty master, or the stdout and stderr pipes; `None` once at end of file.
     outputs: Vec<(Option<OwnedFd>, Stream)>,
     stdin: Option<OwnedFd>,
     pending_stdin: Vec<u8>,
     close_stdin: bool,
+    /// Whether stdin closes once no client is left (Docker's StdinOnce).
+    stdin_once: bool,
     /// The pty master, for resizes.
     pty: Option<OwnedFd>,
-    listener: UnixListener,
+    /// Where more clients connect; `None` when the first client is the only one.
+    listener: Option<UnixListener>,
     clients: Vec<Client>,
     log: Option<LogWriter>,
 }
@@ -42,35 +47,41 @@ fn set_nonblocking(fd: &OwnedFd) {
 }
 
 impl Pump {
-    /// Sets up the loop. `outputs` and `stdin` are the shim's ends of the container's stdio.
+    /// Sets up the loop over the supervisor's ends of the process's stdio. `first_clients` have already written
+    /// their hellos; more clients connect through `listener`, if any.
     pub fn new(
-        outputs: Vec<(OwnedFd, Stream)>,
-        stdin: Option<OwnedFd>,
-        pty: Option<OwnedFd>,
-        listener: UnixListener,
-        first_client: Option<OwnedFd>,
+        plumbing: Plumbing,
+        listener: Option<UnixListener>,
+        first_clients: Vec<OwnedFd>,
         log: Option<LogWriter>,
     ) -> Self {
-        for (fd, _) in &outputs {
+        for (fd, _) in &plumbing.outputs {
             set_nonblocking(fd);
         }
-        if let Some(fd) = &stdin {
+        if let Some(fd) = &plumbing.stdin {
             set_nonblocking(fd);
         }
-        let _ = listener.set_nonblocking(true);
+        if let Some(listener) = &listener {
+            let _ = listener.set_nonblocking(true);
+        }
         let mut pump = Pump {
-            outputs: outputs.into_iter().map(|(fd, s)| (Some(fd), s)).collect(),
-            stdin,
+            outputs: plumbing
+                .outputs
+                .into_iter()
+                .map(|(fd, s)| (Some(fd), s))
+                .collect(),
+            stdin: plumbing.stdin,
             pending_stdin: Vec::new(),
             close_stdin: false,
-            pty,
+            stdin_once: false,
+            pty: plumbing.pty,
             listener,
             clients: Vec::new(),
             log,
         };
-        if let Some(fd) = first_client {
-            // The starter wrote its hello before the container started: take it now, so the container's very first
-            // output already reaches this client.
+        for fd in first_clients {
+            // The starter wrote each hello before the container started: take them now, so the container's very
+            // first output already reaches these clients.
             let mut stream = UnixStream::from(fd);
             let flags = match attach::read_frame(&mut stream) {
                 Ok(Some((Kind::Hello, payload))) => payload.first().copied(),
@@ -79,6 +90,12 @@ impl Pump {
             pump.add_client(stream, flags);
         }
         pump
+    }
+
+    /// Makes the process's stdin close once no client is left (Docker's StdinOnce), so a process reading its input
+    /// ends when nobody can send it more.
+    pub fn set_stdin_once(&mut self) {
+        self.stdin_once = true;
     }
 
     /// Adds a client; `flags` are its hello's, when already read.
@@ -102,8 +119,14 @@ impl Pump {
                 return;
             }
             let mut fds: Vec<PollFd<'_>> = Vec::new();
-            fds.push(PollFd::new(&self.listener, PollFlags::IN));
+            let mut listener_slot = None;
+            if let Some(listener) = &self.listener {
+                listener_slot = Some(fds.len());
+                fds.push(PollFd::new(listener, PollFlags::IN));
+            }
+            let mut pidfd_slot = None;
             if exited_at.is_none() {
+                pidfd_slot = Some(fds.len());
                 fds.push(PollFd::new(&pidfd, PollFlags::IN));
             }
             // (index into self.outputs, slot in fds) of the outputs still open.
@@ -137,10 +160,10 @@ impl Pump {
             }
             let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
             drop(fds);
-            if !ready[0].is_empty() {
+            if listener_slot.is_some_and(|s| !ready[s].is_empty()) {
                 self.accept();
             }
-            if exited_at.is_none() && !ready[1].is_empty() {
+            if pidfd_slot.is_some_and(|s| !ready[s].is_empty()) {
                 exited_at = Some(Instant::now());
             }
             for (i, slot) in polled_outputs {
@@ -161,12 +184,21 @@ impl Pump {
             for i in gone.into_iter().rev() {
                 self.clients.remove(i);
             }
+            self.check_stdin_once();
         }
     }
 
     fn accept(&mut self) {
-        while let Ok((stream, _)) = self.listener.accept() {
+        while let Some(Ok((stream, _))) = self.listener.as_ref().map(UnixListener::accept) {
             self.add_client(stream, None);
+        }
+    }
+
+    /// Closes stdin when it is to close with the last client and none is left.
+    fn check_stdin_once(&mut self) {
+        if self.stdin_once && self.clients.is_empty() && !self.close_stdin {
+            self.close_stdin = true;
+            self.flush_stdin();
         }
     }
 
@@ -204,6 +236,7 @@ impl Pump {
             Some(f) if f & flag != 0 => send_blocking(&mut c.stream, kind, data),
             _ => true,
         });
+        self.check_stdin_once();
     }
 
     /// Handles input from client `i`; false when the client is gone.
@@ -289,4 +322,72 @@ fn send_blocking(stream: &mut UnixStream, kind: Kind, data: &[u8]) -> bool {
     let ok = attach::write_frame(stream, kind, data).is_ok();
     let _ = stream.set_nonblocking(true);
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+
+    /// `cat` with its stdin and stdout on pipes held by a pump that has `client` as its only client (no listener).
+    fn pump_over_cat(client: UnixStream) -> (Child, OwnedFd, Pump) {
+        let mut child = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).unwrap();
+        let plumbing = Plumbing {
+            outputs: vec![(OwnedFd::from(child.stdout.take().unwrap()), Stream::Stdout)],
+            stdin: Some(OwnedFd::from(child.stdin.take().unwrap())),
+            pty: None,
+        };
+        (child, pidfd, Pump::new(plumbing, None, vec![client.into()], None))
+    }
+
+    #[test]
+    fn only_client_feeds_stdin_half_closes_and_sees_the_exit() {
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        attach::write_frame(&mut ours, Kind::Hello, &[hello::STDOUT | hello::STDIN]).unwrap();
+        let (mut child, pidfd, mut pump) = pump_over_cat(theirs);
+        attach::write_frame(&mut ours, Kind::Stdin, b"hi\n").unwrap();
+        attach::write_frame(&mut ours, Kind::CloseStdin, &[]).unwrap();
+        pump.run(pidfd.as_fd());
+        pump.finish(7, false);
+        drop(pump);
+        assert!(child.wait().unwrap().success());
+        let mut frames = Vec::new();
+        while let Some(f) = attach::read_frame(&mut ours).unwrap() {
+            frames.push(f);
+        }
+        assert_eq!(
+            frames,
+            vec![
+                (Kind::Stdout, b"hi\n".to_vec()),
+                (Kind::Exit, attach::exit_payload(7, false).to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn stdin_once_closes_stdin_when_the_client_leaves() {
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        attach::write_frame(&mut ours, Kind::Hello, &[hello::STDOUT | hello::STDIN]).unwrap();
+        let (mut child, pidfd, mut pump) = pump_over_cat(theirs);
+        pump.set_stdin_once();
+        drop(ours);
+        // Without the close, cat would read forever: a watchdog kills it (through its pidfd, so never another
+        // process), and the exit status tells.
+        let watched = pidfd.try_clone().unwrap();
+        let watchdog = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = rustix::process::pidfd_send_signal(&watched, rustix::process::Signal::KILL);
+        });
+        pump.run(pidfd.as_fd());
+        assert!(child.wait().unwrap().success(), "cat did not see end of file");
+        drop(watchdog);
+    }
 }

@@ -6,68 +6,16 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 
-use berth_runtime::{ProcessIo, RootfsSource, SpawnRequest, Stdio};
+use berth_runtime::{RootfsSource, SpawnRequest};
 use oci_spec::runtime::Spec;
 
 use super::pump::Pump;
-use super::{Launch, StartStatus};
-use crate::logs::{LogWriter, Stream};
+use super::{Launch, StartStatus, stdio};
+use crate::logs::LogWriter;
 use crate::model::Status;
 use crate::paths::Paths;
 use crate::store::ContainerStore;
 use crate::timefmt;
-
-/// The shim's side of the container's stdio.
-struct Plumbing {
-    outputs: Vec<(OwnedFd, Stream)>,
-    stdin: Option<OwnedFd>,
-    pty: Option<OwnedFd>,
-}
-
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
-}
-
-/// The container's stdio: a terminal of its own devpts (the runtime hands back the master), or pipes.
-fn container_io(launch: &Launch) -> std::io::Result<(ProcessIo, Option<Plumbing>)> {
-    if launch.tty {
-        return Ok((
-            ProcessIo::Terminal {
-                size: launch.console_size,
-            },
-            None,
-        ));
-    }
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    let (stdin_child, stdin) = if launch.open_stdin {
-        let (r, w) = pipe()?;
-        (r, Some(w))
-    } else {
-        (File::open("/dev/null")?.into(), None)
-    };
-    let io = ProcessIo::Pipes(Stdio {
-        stdin: stdin_child,
-        stdout: out_w,
-        stderr: err_w,
-    });
-    let plumbing = Plumbing {
-        outputs: vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
-        stdin,
-        pty: None,
-    };
-    Ok((io, Some(plumbing)))
-}
-
-/// The shim's side of a terminal: output, input (with `-i`) and resizes all go through the master.
-fn terminal_plumbing(master: OwnedFd, open_stdin: bool) -> std::io::Result<Plumbing> {
-    let stdin = open_stdin.then(|| master.try_clone()).transpose()?;
-    Ok(Plumbing {
-        outputs: vec![(master.try_clone()?, Stream::Stdout)],
-        stdin,
-        pty: Some(master),
-    })
-}
 
 fn report(status: OwnedFd, msg: &StartStatus) {
     if let Ok(bytes) = serde_json::to_vec(msg) {
@@ -82,7 +30,7 @@ fn load_spec(paths: &Paths, id: &str) -> Result<Spec, String> {
 }
 
 /// Supervises container `id` from start to exit; returns the shim's exit code.
-pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Option<OwnedFd>) -> i32 {
+pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: Vec<OwnedFd>) -> i32 {
     let store = match ContainerStore::open(paths) {
         Ok(s) => s,
         Err(e) => {
@@ -126,7 +74,7 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
         Ok(l) => l,
         Err(e) => return fail(status, 125, format!("listen on {}: {e}", sock_path.display())),
     };
-    let (io, pipes) = match container_io(launch) {
+    let (io, pending) = match stdio::prepare(launch.tty, launch.open_stdin, launch.console_size) {
         Ok(p) => p,
         Err(e) => return fail(status, 125, format!("set up container stdio: {e}")),
     };
@@ -150,15 +98,7 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
         Ok(s) => s,
         Err(e) => return fail(status, e.exit_code(), e.to_string()),
     };
-    let plumbing = match pipes {
-        Some(p) => Ok(p),
-        None => spawned
-            .console
-            .take()
-            .ok_or_else(|| std::io::Error::other("the runtime returned no terminal"))
-            .and_then(|master| terminal_plumbing(master, launch.open_stdin)),
-    };
-    let plumbing = match plumbing {
+    let plumbing = match pending.complete(&mut spawned) {
         Ok(p) => p,
         Err(e) => {
             let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
@@ -191,14 +131,7 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, client: Op
     );
 
     let log = LogWriter::open(&paths.log_path(id)).ok();
-    let mut pump = Pump::new(
-        plumbing.outputs,
-        plumbing.stdin,
-        plumbing.pty,
-        listener,
-        client,
-        log,
-    );
+    let mut pump = Pump::new(plumbing, Some(listener), clients, log);
     pump.run(spawned.pidfd.as_fd());
 
     let (code, oom_killed) = exit_status(&spawned.pidfd, &spec);

@@ -2,10 +2,11 @@
 //! Every parent is resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` from the layer
 //! root and the last component is created with `*at` calls that never follow it; hardlinks must
 //! point at something already extracted inside the root. Whiteouts become overlay whiteouts or
-//! deletions, depending on the snapshot driver.
+//! deletions, depending on the snapshot driver; [`extract_plain`] is the non-layer variant `docker cp` uses.
 
 mod nodes;
 mod paths;
+mod plain;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -22,7 +23,11 @@ use rustix::io::Errno;
 use tar::EntryType;
 
 use crate::error::{Error, IoContext, Result};
+use crate::tarsplit::Recorder;
 use crate::xattr::Xattrs;
+
+pub(crate) use paths::open_in_root;
+pub use plain::{PlainOptions, extract_plain};
 
 /// How whiteout entries (`.wh.NAME`, `.wh..wh..opq`) are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +101,29 @@ pub(crate) struct Meta {
 
 /// Applies the layer tar `tar` to the directory `root`.
 pub fn apply_layer(root: &Path, tar: impl Read, opts: &ExtractOptions) -> Result<ExtractStats> {
+    unpack(root, &mut tar::Archive::new(tar), opts, None)
+}
+
+/// [`apply_layer`] that also records the stream's layout with `rec` (reading the stream to its end),
+/// so the exact stream can be rebuilt from the unpacked files later.
+pub(crate) fn apply_layer_recorded(
+    root: &Path,
+    tar: impl Read,
+    opts: &ExtractOptions,
+    rec: &Recorder,
+) -> Result<ExtractStats> {
+    let mut archive = tar::Archive::new(rec.wrap(tar));
+    let stats = unpack(root, &mut archive, opts, Some(rec))?;
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).ctx(|| "read layer stream".into())?;
+    Ok(stats)
+}
+
+fn unpack<R: Read>(
+    root: &Path,
+    archive: &mut tar::Archive<R>,
+    opts: &ExtractOptions,
+    split: Option<&Recorder>,
+) -> Result<ExtractStats> {
     let fd = crate::fsutil::open_dir(root)?;
     let mut x = Extractor {
         dirs: paths::Dirs::new(fd),
@@ -105,8 +133,9 @@ pub fn apply_layer(root: &Path, tar: impl Read, opts: &ExtractOptions) -> Result
         dir_times: Vec::new(),
         buf: vec![0u8; 256 * 1024],
         stats: ExtractStats::default(),
+        split,
+        plain: None,
     };
-    let mut archive = tar::Archive::new(tar);
     let bad = |e: std::io::Error| Error::InvalidArgument(format!("invalid tar archive: {e}"));
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
@@ -115,7 +144,7 @@ pub fn apply_layer(root: &Path, tar: impl Read, opts: &ExtractOptions) -> Result
     x.finish()
 }
 
-struct Extractor {
+struct Extractor<'a> {
     dirs: paths::Dirs,
     opts: ExtractOptions,
     umask: u32,
@@ -124,9 +153,13 @@ struct Extractor {
     dir_times: Vec<(Vec<u8>, Timestamps)>,
     buf: Vec<u8>,
     stats: ExtractStats,
+    /// Told where regular files' contents are in the stream, when the layout is recorded.
+    split: Option<&'a Recorder>,
+    /// Set for a plain (non-layer) extraction.
+    plain: Option<plain::Plain>,
 }
 
-impl Extractor {
+impl Extractor<'_> {
     fn apply<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
         let kind = entry.header().entry_type();
         if matches!(
@@ -135,8 +168,15 @@ impl Extractor {
         ) {
             return Ok(());
         }
-        let (path, _) = paths::clean(&entry.path_bytes());
-        let meta = read_meta(entry)?;
+        let (mut path, escaped) = paths::clean(&entry.path_bytes());
+        let mut meta = read_meta(entry)?;
+        if let Some(p) = &self.plain {
+            match p.place(path, escaped, &entry.path_bytes())? {
+                Some(placed) => path = placed,
+                None => return Ok(()),
+            }
+            p.adjust(&mut meta);
+        }
         self.stats.entries += 1;
         let (parent, name) = paths::split_last(&path);
         if name.is_empty() {
@@ -147,7 +187,9 @@ impl Extractor {
             }
             return Ok(());
         }
-        if let Some(hidden) = name.strip_prefix(b".wh.") {
+        if self.plain.is_none()
+            && let Some(hidden) = name.strip_prefix(b".wh.")
+        {
             return self.whiteout(parent, hidden, &meta);
         }
         self.dirs.invalidate(&path);
@@ -155,6 +197,10 @@ impl Extractor {
             self.record(&path);
         }
         let cname = paths::cstring(name)?;
+        if let Some(p) = &self.plain {
+            let dirfd = self.dirs.get(parent)?;
+            p.check_overwrite(dirfd, &cname, &path, kind == EntryType::Directory)?;
+        }
         let shown = || paths::show(&path);
         match kind {
             EntryType::Directory => {
@@ -174,7 +220,7 @@ impl Extractor {
             EntryType::Link => self.hardlink(entry, parent, &cname, &path)?,
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 let (maj, min) = device_numbers(entry.header());
-                let whiteout = kind == EntryType::Char && maj == 0 && min == 0;
+                let whiteout = self.plain.is_none() && kind == EntryType::Char && maj == 0 && min == 0;
                 if kind != EntryType::Fifo && !whiteout {
                     match self.opts.devices {
                         DevicePolicy::Create => {}
@@ -202,6 +248,11 @@ impl Extractor {
             // Regular files, old-style regular files, contiguous files and GNU sparse files.
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 let dirfd = self.dirs.get(parent)?;
+                if let Some(rec) = self.split
+                    && kind != EntryType::GNUSparse
+                {
+                    rec.file(entry.raw_file_position(), entry.size(), &path);
+                }
                 let written =
                     nodes::regular(dirfd, &cname, entry, &mut self.buf, &meta, &self.opts, self.umask)
                         .ctx(|| format!("write {}", shown()))?;
@@ -220,13 +271,16 @@ impl Extractor {
         path: &[u8],
     ) -> Result<()> {
         let raw = entry.link_name_bytes().unwrap_or_default();
-        let (target, escaped) = paths::clean(&raw);
+        let (mut target, escaped) = paths::clean(&raw);
         let shown = paths::show(path);
         if escaped || target.is_empty() {
             return Err(Error::UnsafeArchive(format!(
                 "hardlink {shown} points outside the layer: {}",
                 String::from_utf8_lossy(&raw)
             )));
+        }
+        if let Some(p) = &self.plain {
+            target = p.rebase(&target);
         }
         let (tparent, tname) = paths::split_last(&target);
         let not_found = || {

@@ -45,7 +45,7 @@ pub(super) fn cstring(bytes: &[u8]) -> Result<CString> {
 }
 
 /// Opens `path` inside `root`: symlinks and `..` are resolved as if `root` were `/`.
-pub(super) fn open_in_root(root: BorrowedFd<'_>, path: &[u8], flags: OFlags) -> rustix::io::Result<OwnedFd> {
+pub(crate) fn open_in_root(root: BorrowedFd<'_>, path: &[u8], flags: OFlags) -> rustix::io::Result<OwnedFd> {
     let path: &[u8] = if path.is_empty() { b"." } else { path };
     loop {
         match rustix::fs::openat2(

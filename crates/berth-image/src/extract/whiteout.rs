@@ -15,7 +15,7 @@ use crate::fsutil::{dir_entries, remove_tree_at};
 /// The xattr that marks an overlayfs directory opaque.
 pub(crate) const OPAQUE_XATTR: &CStr = c"trusted.overlay.opaque";
 
-impl Extractor {
+impl Extractor<'_> {
     /// Applies `.wh.<hidden>` found in `parent`.
     pub(super) fn whiteout(&mut self, parent: &[u8], hidden: &[u8], meta: &Meta) -> Result<()> {
         if hidden == b".wh..opq" {

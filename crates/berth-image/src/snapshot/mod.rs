@@ -163,6 +163,8 @@ pub(crate) struct Staged {
     home: PathBuf,
     /// Where the layer's files go.
     pub(crate) content: PathBuf,
+    /// A temp file beside `home` for the layer's tar layout record (moved away by the store).
+    pub(crate) layout: PathBuf,
     committed: bool,
 }
 
@@ -171,6 +173,7 @@ impl Drop for Staged {
         if !self.committed {
             let _ = fsutil::remove_tree(&self.home);
         }
+        let _ = fsutil::remove_tree(&self.layout);
     }
 }
 
@@ -206,13 +209,15 @@ impl Snapshots {
 
     /// A temp directory for a new layer; vfs starts it as a copy of the parent's content.
     pub(crate) fn stage(&self, parent_content: Option<&Path>) -> Result<Staged> {
-        let home = self.root.join(fsutil::tmp_name("layer"));
+        let name = fsutil::tmp_name("layer");
+        let home = self.root.join(&name);
         let content = match self.driver {
             Driver::Overlay => home.join("diff"),
             Driver::Vfs => home.clone(),
         };
         std::fs::create_dir_all(&content).ctx(|| format!("create {}", content.display()))?;
         let staged = Staged {
+            layout: self.root.join(format!("{name}.layout")),
             home,
             content,
             committed: false,
@@ -221,6 +226,20 @@ impl Snapshots {
             crate::copy::copy_tree(parent, &staged.content)?;
         }
         Ok(staged)
+    }
+
+    /// An empty temp directory for a writer's scratch files (a spooled archive), removed on drop.
+    /// Like staged layers, it is only collected when no writer is active.
+    pub(crate) fn scratch(&self) -> Result<Staged> {
+        let name = fsutil::tmp_name("scratch");
+        let home = self.root.join(&name);
+        std::fs::create_dir_all(&home).ctx(|| format!("create {}", home.display()))?;
+        Ok(Staged {
+            layout: self.root.join(format!("{name}.layout")),
+            content: home.clone(),
+            home,
+            committed: false,
+        })
     }
 
     /// Moves a staged layer into place as `chain`; if another process got there first, the staged

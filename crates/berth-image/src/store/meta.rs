@@ -1,6 +1,7 @@
 //! Small JSON records of the store: one per image (`image/images/<hex>.json`: record time, parent,
 //! layer chain, size) and one per layer (`image/layers/<chain-hex>.json`: chain id, diff id,
-//! parent, size). All written atomically.
+//! parent, size), written atomically; beside the latter, the layer's tar layout record
+//! (`<chain-hex>.tar-split`, see `tarsplit`), moved into place before the JSON record.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::digest::{Digest, ImageId};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+
+const LAYOUT_SUFFIX: &str = "tar-split";
 
 /// The store's record of an image (the config blob holds the rest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,19 +133,39 @@ impl MetaDirs {
     }
 
     pub(crate) fn delete_layer(&self, chain: &Digest) -> Result<()> {
-        remove(&self.layers.join(format!("{}.json", chain.hex())))
+        remove(&self.layers.join(format!("{}.json", chain.hex())))?;
+        remove(&self.layout_path(chain))
+    }
+
+    /// The tar layout record of a layer (`<chain-hex>.tar-split`), from which its exact tar stream
+    /// is rebuilt.
+    pub(crate) fn layout_path(&self, chain: &Digest) -> PathBuf {
+        self.layers.join(format!("{}.{LAYOUT_SUFFIX}", chain.hex()))
+    }
+
+    /// Moves a finished layout record into place for `chain` (before the layer's record is written).
+    pub(crate) fn install_layout(&self, chain: &Digest, from: &Path) -> Result<()> {
+        let to = self.layout_path(chain);
+        std::fs::rename(from, &to).ctx(|| format!("install {}", to.display()))
     }
 
     pub(crate) fn layer_ids(&self) -> Result<Vec<Digest>> {
         list(&self.layers)
     }
 
-    /// Removes temp files of interrupted writes. Only call with the store lock held.
+    /// Removes temp files of interrupted writes, and layout records whose layer record was never
+    /// written. Only call with the store lock held.
     pub(crate) fn clean_temp(&self) -> Result<()> {
         for dir in [&self.images, &self.layers] {
             let Ok(rd) = std::fs::read_dir(dir) else { continue };
             for entry in rd.flatten() {
-                if entry.file_name().to_str().is_some_and(fsutil::is_tmp) {
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                let orphan = name
+                    .strip_suffix(LAYOUT_SUFFIX)
+                    .and_then(|n| n.strip_suffix('.'))
+                    .is_some_and(|hex| !dir.join(format!("{hex}.json")).exists());
+                if fsutil::is_tmp(name) || orphan {
                     fsutil::remove_tree(&entry.path())?;
                 }
             }

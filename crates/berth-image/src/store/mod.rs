@@ -6,11 +6,15 @@
 //! deleting layers a writer is about to reference.
 
 mod gc;
+mod history;
 mod import;
+mod load;
 mod meta;
 mod query;
 mod remove;
 mod repositories;
+mod save;
+mod spool;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
@@ -19,6 +23,9 @@ mod tests_import;
 mod tests_kill;
 #[cfg(test)]
 mod tests_remove;
+#[cfg(test)]
+mod tests_saveload;
+mod v1;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -32,7 +39,9 @@ use crate::extract::DevicePolicy;
 use crate::lock::FileLock;
 use crate::snapshot::{self, Driver, DriverChoice, GraphDriverData, RwLayer, RwRecord, Snapshots};
 
+pub use history::HistoryItem;
 pub use import::ImportOptions;
+pub use load::LoadedImage;
 use meta::MetaDirs;
 pub use writer::ImageWriter;
 

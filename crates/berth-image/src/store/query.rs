@@ -41,7 +41,7 @@ impl ImageStore {
     pub fn get(&self, name_or_id: &str) -> Result<Image> {
         let repos = Repositories::load(&self.image_dir)?;
         let id = self.resolve(&repos, name_or_id)?;
-        self.load(&repos, &id)
+        self.image_of(&repos, &id)
     }
 
     fn config(&self, id: &ImageId) -> Result<(ImageConfig, Vec<u8>)> {
@@ -51,7 +51,7 @@ impl ImageStore {
         Ok((config, raw))
     }
 
-    pub(super) fn load(&self, repos: &Repositories, id: &ImageId) -> Result<Image> {
+    pub(super) fn image_of(&self, repos: &Repositories, id: &ImageId) -> Result<Image> {
         let meta = self
             .meta
             .read_image(id)?

@@ -11,10 +11,11 @@ use crate::compression::decode_in_background;
 use crate::config::{ImageConfig, format_time};
 use crate::digest::{Digest, ImageId, chain_id};
 use crate::error::{Error, Result};
-use crate::extract::{ExtractOptions, apply_layer};
+use crate::extract::{ExtractOptions, apply_layer_recorded};
 use crate::lock::FileLock;
 use crate::reference::Reference;
 use crate::snapshot::Staged;
+use crate::tarsplit::Recorder;
 
 /// Builds one image; dropping it without [`ImageWriter::commit`] discards unpacked layers.
 #[derive(Debug)]
@@ -92,7 +93,11 @@ impl ImageWriter<'_> {
             devices: store.devices,
             same_owner: rustix::process::geteuid().is_root(),
         };
-        let (stats, diff_id, _) = decode_in_background(reader, |r| apply_layer(&staged.content, r, &opts))?;
+        let recorder = Recorder::create(&staged.layout)?;
+        let (stats, diff_id, _) = decode_in_background(reader, |r| {
+            apply_layer_recorded(&staged.content, r, &opts, &recorder)
+        })?;
+        recorder.finish()?;
         if let Some(expected) = expected_diff_id
             && expected != &diff_id
         {
@@ -143,6 +148,7 @@ impl ImageWriter<'_> {
             if let Some(staged) = layer.staged
                 && store.meta.read_layer(&layer.meta.chain_id)?.is_none()
             {
+                store.meta.install_layout(&layer.meta.chain_id, &staged.layout)?;
                 store.snapshots.commit(staged, &layer.meta.chain_id)?;
                 store.meta.write_layer(&layer.meta)?;
             }

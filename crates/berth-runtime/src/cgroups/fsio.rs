@@ -22,6 +22,15 @@ pub(super) fn read(dir: &Path, file: &str) -> Result<String> {
     fs::read_to_string(dir.join(file)).map_err(io_err("read", file))
 }
 
+/// The content of `dir/file`, or `None` when it does not exist (a controller the cgroup does not have).
+pub(super) fn read_optional(dir: &Path, file: &str) -> Result<Option<String>> {
+    match fs::read_to_string(dir.join(file)) {
+        Ok(content) => Ok(Some(content)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read", file)(e)),
+    }
+}
+
 /// Whether `dir/file` exists (optional cgroup files such as `memory.memsw.limit_in_bytes`).
 pub(super) fn exists(dir: &Path, file: &str) -> bool {
     dir.join(file).exists()
@@ -52,7 +61,8 @@ pub(super) fn read_keyed(dir: &Path, file: &str, key: &str) -> Result<u64> {
         })
 }
 
-fn parse_u64(s: &str) -> Option<u64> {
+/// A number as cgroup files write it; `max` is `u64::MAX`.
+pub(super) fn parse_u64(s: &str) -> Option<u64> {
     if s == "max" {
         Some(u64::MAX)
     } else {
@@ -132,6 +142,8 @@ mod tests {
             "cgroup: unexpected content in bad: \"twelve\\n\""
         );
         assert!(read_keyed(d, "memory.events", "nope").is_err());
+        assert_eq!(read_optional(d, "missing").unwrap(), None);
+        assert_eq!(read_optional(d, "pids.max").unwrap().as_deref(), Some("max\n"));
         assert_eq!(
             read(d, "missing").unwrap_err().to_string(),
             "cgroup: read missing: no such file or directory"

@@ -10,6 +10,7 @@ mod error;
 mod fsio;
 mod hierarchy;
 mod prime;
+mod stats;
 mod v1;
 mod v2;
 
@@ -24,6 +25,7 @@ pub(crate) use error::errno_text;
 pub use error::{Error, Result};
 pub use hierarchy::Hierarchy;
 pub use prime::prime_attach;
+pub use stats::{IoEntry, Stats};
 
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -33,19 +35,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use oci_spec::runtime::LinuxResources;
-
-/// Resource usage of a cgroup, for `stats`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Memory in use, bytes.
-    pub memory_usage: u64,
-    /// Memory limit in bytes; `None` when unlimited.
-    pub memory_limit: Option<u64>,
-    /// CPU time used, nanoseconds.
-    pub cpu_usage_ns: u64,
-    /// Number of tasks.
-    pub pids_current: u64,
-}
 
 /// A container's cgroup.
 #[derive(Debug)]
@@ -217,7 +206,7 @@ impl Cgroup {
         }
     }
 
-    /// Memory, CPU and task counters.
+    /// Memory, CPU, task and block I/O counters.
     pub fn stats(&self) -> Result<Stats> {
         match &self.kind {
             Kind::V1(cg) => cg.stats(),

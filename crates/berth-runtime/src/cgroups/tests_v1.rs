@@ -19,7 +19,13 @@ fn files(mount: &str) -> &'static [(&'static str, &'static str)] {
             ("cpu.shares", "1024\n"),
             ("cpu.cfs_period_us", "100000\n"),
             ("cpu.cfs_quota_us", "-1\n"),
+            (
+                "cpu.stat",
+                "nr_periods 40\nnr_throttled 3\nthrottled_time 9000\nnr_bursts 0\n",
+            ),
             ("cpuacct.usage", "123456\n"),
+            ("cpuacct.usage_percpu", "100000 23456 \n"),
+            ("cpuacct.stat", "user 7\nsystem 2\n"),
         ],
         "cpuset" => &[("cpuset.cpus", "\n"), ("cpuset.mems", "\n")],
         "memory" => &[
@@ -27,6 +33,9 @@ fn files(mount: &str) -> &'static [(&'static str, &'static str)] {
             ("memory.memsw.limit_in_bytes", UNLIMITED),
             ("memory.soft_limit_in_bytes", UNLIMITED),
             ("memory.usage_in_bytes", "8192\n"),
+            ("memory.max_usage_in_bytes", "16384\n"),
+            ("memory.failcnt", "1\n"),
+            ("memory.stat", "cache 4096\nrss 4096\ntotal_inactive_file 1024\n"),
             (
                 "memory.oom_control",
                 "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n",
@@ -36,11 +45,29 @@ fn files(mount: &str) -> &'static [(&'static str, &'static str)] {
         "devices" => &[("devices.allow", ""), ("devices.deny", "")],
         "freezer" => &[("freezer.state", "THAWED\n")],
         "pids" => &[("pids.max", "max\n"), ("pids.current", "2\n")],
+        "blkio" => &[
+            (
+                "blkio.throttle.io_service_bytes_recursive",
+                "8:0 Read 4096\n8:0 Write 0\nTotal 4096\n",
+            ),
+            (
+                "blkio.throttle.io_serviced_recursive",
+                "8:0 Read 1\n8:0 Write 0\nTotal 1\n",
+            ),
+        ],
         _ => &[],
     }
 }
 
-const MOUNTS: [&str; 6] = ["cpu,cpuacct", "cpuset", "memory", "devices", "freezer", "pids"];
+const MOUNTS: [&str; 7] = [
+    "cpu,cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "pids",
+    "blkio",
+];
 
 /// Fake v1 mounts with "berth/c1" laid out in each; the cpuset root offers CPUs 0-3 and node 0.
 fn fake(mounts: &[&'static str]) -> (tempfile::TempDir, Hierarchy) {
@@ -192,12 +219,40 @@ fn freeze_counters_and_missing_controllers() {
     assert_eq!(
         (
             stats.memory_usage,
+            stats.memory_max_usage,
             stats.memory_limit,
-            stats.cpu_usage_ns,
-            stats.pids_current
+            stats.memory_failcnt
         ),
-        (8192, None, 123_456, 2)
+        (8192, 16384, None, 1)
     );
+    assert_eq!(stats.memory_stat[2], ("total_inactive_file".to_string(), 1024));
+    assert_eq!(
+        (
+            stats.cpu_usage_ns,
+            stats.cpu_user_ns,
+            stats.cpu_system_ns,
+            &stats.cpu_percpu_ns[..]
+        ),
+        (123_456, 70_000_000, 20_000_000, &[100_000, 23_456][..])
+    );
+    assert_eq!(
+        (
+            stats.cpu_periods,
+            stats.cpu_throttled_periods,
+            stats.cpu_throttled_ns
+        ),
+        (40, 3, 9000)
+    );
+    assert_eq!((stats.pids_current, stats.pids_limit), (2, None));
+    assert_eq!(stats.io_service_bytes.len(), 2);
+    assert_eq!(
+        (
+            stats.io_service_bytes[0].op.as_str(),
+            stats.io_service_bytes[0].value
+        ),
+        ("Read", 4096)
+    );
+    assert_eq!(stats.io_serviced[0].value, 1);
 
     let mut r = LinuxResources::default();
     r.set_unified(Some([("memory.high".to_string(), "1".to_string())].into()));
@@ -212,6 +267,52 @@ fn freeze_counters_and_missing_controllers() {
     assert_eq!(
         cg.update(&r).unwrap_err().to_string(),
         "cgroup: the pids controller is not mounted"
+    );
+}
+
+#[test]
+fn stats_prefer_cfq_counters_and_skip_missing_controllers() {
+    let (tmp, h) = fake(&["cpu,cpuacct", "cpuset", "memory", "blkio"]);
+    let blkio = leaf(tmp.path(), "blkio");
+    fs::write(
+        blkio.join("blkio.io_service_bytes_recursive"),
+        "8:16 Read 100\n8:16 Write 200\nTotal 300\n",
+    )
+    .unwrap();
+    fs::write(blkio.join("blkio.io_serviced_recursive"), "Total 0\n").unwrap();
+    fs::write(
+        leaf(tmp.path(), "memory").join("memory.limit_in_bytes"),
+        "67108864\n",
+    )
+    .unwrap();
+    let stats = h.open("/berth/c1").unwrap().stats().unwrap();
+    assert_eq!(stats.memory_limit, Some(64 << 20));
+    assert_eq!(
+        stats
+            .io_service_bytes
+            .iter()
+            .map(|e| (e.major, e.minor, e.op.as_str(), e.value))
+            .collect::<Vec<_>>(),
+        [(8, 16, "Read", 100), (8, 16, "Write", 200)]
+    );
+    assert!(stats.io_serviced.is_empty());
+    assert_eq!((stats.pids_current, stats.pids_limit), (0, None));
+
+    // Empty CFQ counters fall back to the throttling layer's.
+    fs::write(blkio.join("blkio.io_service_bytes_recursive"), "Total 0\n").unwrap();
+    let stats = h.open("/berth/c1").unwrap().stats().unwrap();
+    assert_eq!(stats.io_serviced.len(), 2);
+    assert_eq!(stats.io_service_bytes[0].value, 4096);
+
+    fs::write(
+        leaf(tmp.path(), "cpu,cpuacct").join("cpuacct.usage_percpu"),
+        "12 x\n",
+    )
+    .unwrap();
+    let err = h.open("/berth/c1").unwrap().stats().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cgroup: unexpected content in cpuacct.usage_percpu: \"12 x\\n\""
     );
 }
 

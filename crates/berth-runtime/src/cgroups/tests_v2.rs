@@ -20,7 +20,18 @@ const LEAF_FILES: &[(&str, &str)] = &[
     ("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"),
     ("cpu.weight", "100\n"),
     ("cpu.max", "max 100000\n"),
-    ("cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"),
+    (
+        "cpu.stat",
+        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 8\nnr_throttled 2\nthrottled_usec 70\n",
+    ),
+    (
+        "memory.stat",
+        "anon 2048\nfile 2048\nkernel_stack 16384\ninactive_file 1024\nactive_file 1024\n",
+    ),
+    (
+        "io.stat",
+        "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n",
+    ),
     ("cpuset.cpus", "\n"),
     ("cpuset.mems", "\n"),
     ("pids.max", "max\n"),
@@ -176,18 +187,94 @@ fn reads_counters_and_state() {
     assert_eq!(
         (
             stats.memory_usage,
+            stats.memory_max_usage,
             stats.memory_limit,
-            stats.cpu_usage_ns,
-            stats.pids_current
+            stats.memory_failcnt
         ),
-        (4096, None, 1_500_000, 3)
+        (4096, 0, None, 2)
     );
+    assert_eq!(stats.memory_stat.len(), 5);
+    assert_eq!(stats.memory_stat[3], ("inactive_file".to_string(), 1024));
+    assert_eq!(
+        (
+            stats.cpu_usage_ns,
+            stats.cpu_user_ns,
+            stats.cpu_system_ns,
+            stats.cpu_percpu_ns.len()
+        ),
+        (1_500_000, 1_000_000, 500_000, 0)
+    );
+    assert_eq!(
+        (
+            stats.cpu_periods,
+            stats.cpu_throttled_periods,
+            stats.cpu_throttled_ns
+        ),
+        (8, 2, 70_000)
+    );
+    assert_eq!((stats.pids_current, stats.pids_limit), (3, None));
+    assert_eq!(
+        stats
+            .io_service_bytes
+            .iter()
+            .map(|e| (e.op.as_str(), e.value))
+            .collect::<Vec<_>>(),
+        [("read", 4096), ("write", 8192)]
+    );
+    assert!(stats.io_serviced.is_empty());
     assert!(!cg.is_frozen().unwrap());
     fs::write(leaf.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
     assert!(cg.is_frozen().unwrap());
     cg.add_pid(77).unwrap();
     assert_eq!(get(&leaf, "cgroup.procs"), "77");
     assert!(matches!(h.open("/berth/nope"), Err(Error::NotFound(_))));
+}
+
+#[test]
+fn stats_of_a_cgroup_without_memory_pids_or_io() {
+    let (_tmp, h, leaf) = fake("cpu");
+    for file in [
+        "memory.max",
+        "memory.current",
+        "memory.events",
+        "memory.stat",
+        "pids.max",
+        "pids.current",
+        "io.stat",
+    ] {
+        fs::remove_file(leaf.join(file)).unwrap();
+    }
+    fs::write(
+        leaf.join("cpu.stat"),
+        "usage_usec 9\nuser_usec 5\nsystem_usec 4\n",
+    )
+    .unwrap();
+    let stats = h.open("/berth/c1").unwrap().stats().unwrap();
+    assert_eq!(
+        stats,
+        super::Stats {
+            cpu_usage_ns: 9000,
+            cpu_user_ns: 5000,
+            cpu_system_ns: 4000,
+            ..Default::default()
+        }
+    );
+    fs::write(leaf.join("pids.max"), "64\n").unwrap();
+    fs::write(leaf.join("pids.current"), "1\n").unwrap();
+    fs::write(leaf.join("memory.max"), "lots\n").unwrap();
+    let cg = h.open("/berth/c1").unwrap();
+    assert!(matches!(cg.stats(), Err(Error::Parse { .. })));
+    fs::write(leaf.join("memory.max"), "1048576\n").unwrap();
+    let stats = cg.stats().unwrap();
+    assert_eq!(
+        (stats.memory_limit, stats.pids_current, stats.pids_limit),
+        (Some(1 << 20), 1, Some(64))
+    );
+    fs::remove_file(leaf.join("cpu.stat")).unwrap();
+    assert!(
+        cg.stats().is_err(),
+        "cpu.stat is always there: its absence is an error"
+    );
 }
 
 #[test]

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
 
-use super::Stats;
 use super::devices;
 use super::error::{Error, Result};
-use super::fsio::{self, exists, read, read_keyed, read_u64, write};
+use super::fsio::{self, exists, read, read_keyed, read_optional, read_u64, write};
 use super::hierarchy::{Controller, V1Mount};
+use super::stats::{IoEntry, Stats, keyed, parse_blkio, parse_keyed, parse_list, ticks_to_ns};
 
 /// v1 reports "no limit" as the largest page-aligned counter value; anything this large is unlimited.
 const UNLIMITED: u64 = 0x7FFF_FFFF_FFFF_F000;
@@ -243,11 +243,65 @@ impl V1Cgroup {
     pub fn stats(&self) -> Result<Stats> {
         let memory = self.dir(Controller::Memory)?;
         let limit = read_u64(memory, "memory.limit_in_bytes")?;
-        Ok(Stats {
+        let cpuacct = self.dir(Controller::Cpuacct)?;
+        let times = parse_keyed(&read(cpuacct, "cpuacct.stat")?);
+        let percpu = read(cpuacct, "cpuacct.usage_percpu")?;
+        let mut stats = Stats {
             memory_usage: read_u64(memory, "memory.usage_in_bytes")?,
+            memory_max_usage: read_u64(memory, "memory.max_usage_in_bytes")?,
             memory_limit: (limit < UNLIMITED).then_some(limit),
-            cpu_usage_ns: read_u64(self.dir(Controller::Cpuacct)?, "cpuacct.usage")?,
-            pids_current: read_u64(self.dir(Controller::Pids)?, "pids.current")?,
-        })
+            memory_failcnt: read_u64(memory, "memory.failcnt")?,
+            memory_stat: parse_keyed(&read(memory, "memory.stat")?),
+            cpu_usage_ns: read_u64(cpuacct, "cpuacct.usage")?,
+            cpu_user_ns: ticks_to_ns(keyed(&times, "user")),
+            cpu_system_ns: ticks_to_ns(keyed(&times, "system")),
+            cpu_percpu_ns: parse_list(&percpu).ok_or_else(|| Error::Parse {
+                file: "cpuacct.usage_percpu".into(),
+                content: percpu.clone(),
+            })?,
+            ..Stats::default()
+        };
+        // Throttling, tasks and block I/O are reported when their controllers are mounted.
+        if let Ok(cpu) = self.dir(Controller::Cpu)
+            && let Some(content) = read_optional(cpu, "cpu.stat")?
+        {
+            let counters = parse_keyed(&content);
+            stats.cpu_periods = keyed(&counters, "nr_periods");
+            stats.cpu_throttled_periods = keyed(&counters, "nr_throttled");
+            stats.cpu_throttled_ns = keyed(&counters, "throttled_time");
+        }
+        if let Ok(pids) = self.dir(Controller::Pids) {
+            stats.pids_current = read_u64(pids, "pids.current")?;
+            let max = read_u64(pids, "pids.max")?;
+            stats.pids_limit = (max != u64::MAX).then_some(max);
+        }
+        if let Ok(blkio) = self.dir(Controller::Blkio) {
+            (stats.io_service_bytes, stats.io_serviced) = blkio_counters(blkio)?;
+        }
+        Ok(stats)
     }
+}
+
+/// Bytes and operations per device: from the CFQ scheduler's files when the kernel has them and they count
+/// anything, else from the throttling layer's, which every kernel keeps.
+fn blkio_counters(dir: &Path) -> Result<(Vec<IoEntry>, Vec<IoEntry>)> {
+    let mut counters = (Vec::new(), Vec::new());
+    for prefix in ["blkio.", "blkio.throttle."] {
+        let bytes_file = format!("{prefix}io_service_bytes_recursive");
+        let ops_file = format!("{prefix}io_serviced_recursive");
+        let read_entries = |file: &str| -> Result<Vec<IoEntry>> {
+            match read_optional(dir, file)? {
+                None => Ok(Vec::new()),
+                Some(content) => parse_blkio(&content).ok_or_else(|| Error::Parse {
+                    file: file.to_string(),
+                    content,
+                }),
+            }
+        };
+        counters = (read_entries(&bytes_file)?, read_entries(&ops_file)?);
+        if !counters.0.is_empty() || !counters.1.is_empty() {
+            break;
+        }
+    }
+    Ok(counters)
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
 
 use super::error::{Error, Result};
-use super::fsio::{self, exists, read, read_keyed, read_u64, write};
-use super::{Stats, bpf, devices};
+use super::fsio::{self, exists, parse_u64, read, read_keyed, read_optional, write};
+use super::stats::{Stats, keyed, parse_io_stat, parse_keyed};
+use super::{bpf, devices};
 
 /// Controllers enabled for container cgroups when the root offers them.
 const CONTROLLERS: [&str; 5] = ["cpu", "memory", "pids", "cpuset", "io"];
@@ -187,13 +188,48 @@ impl V2Cgroup {
         Ok(read_keyed(&self.dir, "cgroup.events", "frozen")? == 1)
     }
 
+    /// Counters of the controllers the cgroup has; those of missing controllers stay zero.
     pub fn stats(&self) -> Result<Stats> {
-        let limit = read_u64(&self.dir, "memory.max")?;
+        let dir = &self.dir;
+        let number = |file: &str| -> Result<Option<u64>> {
+            read_optional(dir, file)?
+                .map(|content| {
+                    parse_u64(content.trim()).ok_or_else(|| Error::Parse {
+                        file: file.to_string(),
+                        content,
+                    })
+                })
+                .transpose()
+        };
+        let keyed_file = |file: &str| -> Result<Vec<(String, u64)>> {
+            Ok(read_optional(dir, file)?
+                .map(|c| parse_keyed(&c))
+                .unwrap_or_default())
+        };
+        let cpu = parse_keyed(&read(dir, "cpu.stat")?);
+        let usec = |key: &str| keyed(&cpu, key).saturating_mul(1000);
+        let io_service_bytes = match read_optional(dir, "io.stat")? {
+            None => Vec::new(),
+            Some(content) => parse_io_stat(&content).ok_or_else(|| Error::Parse {
+                file: "io.stat".into(),
+                content,
+            })?,
+        };
         Ok(Stats {
-            memory_usage: read_u64(&self.dir, "memory.current")?,
-            memory_limit: (limit != u64::MAX).then_some(limit),
-            cpu_usage_ns: read_keyed(&self.dir, "cpu.stat", "usage_usec")?.saturating_mul(1000),
-            pids_current: read_u64(&self.dir, "pids.current")?,
+            memory_usage: number("memory.current")?.unwrap_or(0),
+            memory_limit: number("memory.max")?.filter(|l| *l != u64::MAX),
+            memory_failcnt: keyed(&keyed_file("memory.events")?, "oom"),
+            memory_stat: keyed_file("memory.stat")?,
+            cpu_usage_ns: usec("usage_usec"),
+            cpu_user_ns: usec("user_usec"),
+            cpu_system_ns: usec("system_usec"),
+            cpu_periods: keyed(&cpu, "nr_periods"),
+            cpu_throttled_periods: keyed(&cpu, "nr_throttled"),
+            cpu_throttled_ns: usec("throttled_usec"),
+            pids_current: number("pids.current")?.unwrap_or(0),
+            pids_limit: number("pids.max")?.filter(|m| *m != u64::MAX),
+            io_service_bytes,
+            ..Stats::default()
         })
     }
 }

@@ -1,0 +1,11 @@
+//! The Docker Engine API, version 1.41: the daemon's HTTP server over the engine ([`server`]), with the version
+//! rules both ends share ([`version`]).
+
+#![recursion_limit = "256"]
+
+pub mod error;
+pub mod events;
+pub mod server;
+pub mod version;
+
+pub use error::{Error, Result};
