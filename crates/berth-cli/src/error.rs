@@ -34,6 +34,28 @@ impl From<berth_engine::Error> for Failure {
     }
 }
 
+impl From<berth_api::Error> for Failure {
+    /// The daemon's errors, with Docker's exit codes: 125, or for a container whose command cannot run, 127 (not
+    /// found) or 126 (cannot be invoked), told apart by the message as Docker's CLI does.
+    fn from(e: berth_api::Error) -> Self {
+        let m = e.message.to_lowercase();
+        let code = if m.contains("executable file not found") || m.contains("no such file or directory") {
+            127
+        } else if m.contains("permission denied")
+            || m.contains("is a directory")
+            || m.contains("cannot be invoked")
+        {
+            126
+        } else {
+            125
+        };
+        Failure {
+            code,
+            message: e.message,
+        }
+    }
+}
+
 impl From<berth_image::Error> for Failure {
     fn from(e: berth_image::Error) -> Self {
         Failure::engine(e.to_string())

@@ -11,6 +11,8 @@ mod relay;
 mod template;
 mod terminal;
 
+use berth_api::client::{Client, Endpoint};
+use berth_api::server::listen::Address;
 use berth_engine::{Engine, EngineOptions};
 use berth_image::DriverChoice;
 use clap::Parser;
@@ -47,7 +49,7 @@ fn main() {
         Err(f) => {
             eprintln!("berth: {}", f.message.trim_end());
             // Docker's CLI exits 125 (or 126/127) for run/create/start and 1 for other commands' errors.
-            if is_run_like || f.code != 125 { f.code } else { 1 }
+            if is_run_like { f.code } else { 1 }
         }
     };
     std::process::exit(code);
@@ -68,14 +70,33 @@ fn engine_options(g: &GlobalOpts) -> Result<EngineOptions, Failure> {
     })
 }
 
-/// Opens the in-process engine, refusing an explicit daemon address (client mode is not built yet).
-fn engine(g: &GlobalOpts) -> Result<Engine, Failure> {
-    if let Some(host) = g.host.first() {
-        return Err(Failure::engine(format!(
-            "Cannot connect to the Berth daemon at {host}. Is the berth daemon running?"
-        )));
-    }
-    Ok(Engine::open(engine_options(g)?)?)
+/// The API client for this invocation: the daemon at `-H`/`BERTH_HOST` (which must answer), else the daemon on the
+/// exec root's default socket when one answers there, else an API server over the engine in this process.
+fn client(g: &GlobalOpts) -> Result<Client, Failure> {
+    let endpoint = match g.host.as_slice() {
+        [] => {
+            let socket = berth_api::server::daemon::default_socket(std::path::Path::new(&g.exec_root));
+            if berth_engine::attach::connect(&socket).is_ok() {
+                Endpoint::Unix(socket)
+            } else {
+                Endpoint::in_process(Engine::open(engine_options(g)?)?)?
+            }
+        }
+        [host] => {
+            let endpoint = match berth_api::server::listen::parse(host)? {
+                Address::Unix(p) => Endpoint::Unix(p),
+                Address::Tcp(a) => Endpoint::Tcp(a),
+            };
+            if endpoint.connect().is_err() {
+                return Err(Failure::engine(format!(
+                    "Cannot connect to the Berth daemon at {host}. Is the berth daemon running?"
+                )));
+            }
+            endpoint
+        }
+        _ => return Err(Failure::engine("Please specify only one -H")),
+    };
+    Ok(Client::new(endpoint)?)
 }
 
 fn dispatch(cli: Cli) -> CmdResult {
@@ -88,7 +109,16 @@ fn dispatch(cli: Cli) -> CmdResult {
         let opts = engine_options(&cli.global)?;
         return daemon::run(opts, cli.global.host, a);
     }
-    let e = engine(&cli.global)?;
+    let attached = match &cli.command {
+        Command::Run(a) => !a.detach,
+        Command::Start(a) => a.attach || a.interactive,
+        Command::Exec(a) => !a.detach,
+        _ => false,
+    };
+    if attached {
+        relay::block_signals()?;
+    }
+    let e = client(&cli.global)?;
     match cli.command {
         Command::Run(a) => run::run(&e, a),
         Command::Create(a) => create::run(&e, a),

@@ -1,12 +1,13 @@
-//! The attached client side of `run` and `start -a`: relays the container's output frames to stdout/stderr, the
-//! user's stdin to the container, terminal resizes, and (without a tty) the signals this process receives, until the
-//! shim reports the exit code.
+//! The attached client side of `run`, `start -a` and `exec`: the hijacked API connection carries the container's
+//! output (Docker's multiplexed frames, raw bytes with a tty) to our stdout/stderr, our stdin to the container (end
+//! of input is a half-close), while terminal resizes and (without a tty) the signals this process receives are
+//! passed on through API calls.
 
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
+use std::os::fd::{AsFd, OwnedFd};
 
-use berth_engine::attach::{self, Decoder, Kind};
+use berth_api::client::Hijacked;
+use berth_engine::attach::{Decoder, Kind};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rustix::event::{PollFd, PollFlags, poll};
@@ -31,14 +32,25 @@ const PROXIED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
-/// Blocks the proxied signals (and SIGWINCH) and returns a descriptor to read them from; call before the container
-/// starts so none is lost.
-pub fn catch_signals() -> std::io::Result<SignalFd> {
+fn relayed_signals() -> SigSet {
     let mut set = SigSet::empty();
     for s in PROXIED {
         set.add(s);
     }
     set.add(Signal::SIGWINCH);
+    set
+}
+
+/// Blocks the signals an attached session relays. Call before any thread starts (threads inherit the mask), or one
+/// of them would take a SIGTERM meant for the container and die of it.
+pub fn block_signals() -> std::io::Result<()> {
+    Ok(relayed_signals().thread_block()?)
+}
+
+/// A descriptor to read the relayed signals from (blocking them, if [`block_signals`] was not called yet); create it
+/// before the container starts so none is lost.
+pub fn catch_signals() -> std::io::Result<SignalFd> {
+    let set = relayed_signals();
     set.thread_block()?;
     Ok(SignalFd::with_flags(
         &set,
@@ -46,29 +58,57 @@ pub fn catch_signals() -> std::io::Result<SignalFd> {
     )?)
 }
 
-/// The client's hello frame for these options.
-pub fn hello(sock: &mut UnixStream, opts: &RelayOpts) -> std::io::Result<()> {
-    let mut flags = attach::hello::STDOUT | attach::hello::STDERR;
-    if opts.stdin {
-        flags |= attach::hello::STDIN;
-    }
-    attach::write_frame(sock, Kind::Hello, &[flags])
+/// Writes a container's output stream to our stdout/stderr: raw with a tty, else demultiplexed.
+pub struct Demux {
+    tty: bool,
+    decoder: Decoder,
 }
 
-/// Relays until the exit frame; returns the exit code, or `None` if the shim went away without one.
+impl Demux {
+    pub fn new(tty: bool) -> Demux {
+        Demux {
+            tty,
+            decoder: Decoder::default(),
+        }
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if self.tty {
+            let mut out = std::io::stdout().lock();
+            out.write_all(data)?;
+            return out.flush();
+        }
+        self.decoder.push(data);
+        while let Some((kind, payload)) = self.decoder.next_frame()? {
+            if kind == Kind::Stderr {
+                let mut err = std::io::stderr().lock();
+                err.write_all(&payload)?;
+                err.flush()?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&payload)?;
+                out.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Relays until the server ends the stream (the container or process ended, or a detach).
 pub fn run(
-    mut sock: UnixStream,
+    conn: Hijacked,
     signals: &SignalFd,
     opts: &RelayOpts,
+    on_resize: &dyn Fn(u16, u16),
     on_signal: &dyn Fn(i32),
-) -> std::io::Result<Option<i32>> {
+) -> std::io::Result<()> {
     let _raw = (opts.tty && opts.stdin).then(terminal::RawMode::enter).flatten();
-    let mut decoder = Decoder::default();
+    let mut demux = Demux::new(opts.tty);
+    demux.write(&conn.buffered)?;
+    let sock: OwnedFd = conn.fd;
     let mut stdin_open = opts.stdin;
     let mut buf = vec![0u8; 32 * 1024];
     let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
     loop {
         let stdin_fd = stdin.as_fd();
         let mut fds = vec![
@@ -91,7 +131,7 @@ pub fn run(
                 let signo = info.ssi_signo as i32;
                 if signo == libc::SIGWINCH {
                     if let Some((rows, cols)) = terminal::size() {
-                        attach::write_frame(&mut sock, Kind::Resize, &attach::resize_payload(rows, cols))?;
+                        on_resize(rows, cols);
                     }
                 } else if opts.sig_proxy && !opts.tty {
                     on_signal(signo);
@@ -106,37 +146,31 @@ pub fn run(
             };
             if n == 0 {
                 stdin_open = false;
-                attach::write_frame(&mut sock, Kind::CloseStdin, &[])?;
+                let _ = rustix::net::shutdown(&sock, rustix::net::Shutdown::Write);
             } else {
-                attach::write_frame(&mut sock, Kind::Stdin, &buf[..n])?;
+                let mut written = 0;
+                while written < n {
+                    match rustix::io::write(&sock, &buf[written..n]) {
+                        Ok(w) => written += w,
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Err(_) => {
+                            stdin_open = false;
+                            break;
+                        }
+                    }
+                }
             }
         }
         if !ready[0].is_empty() {
-            let n = match sock.read(&mut buf) {
+            let n = match rustix::io::read(&sock, &mut buf) {
                 Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(rustix::io::Errno::INTR) => continue,
                 Err(_) => 0,
             };
             if n == 0 {
-                return Ok(None);
+                return Ok(());
             }
-            decoder.push(&buf[..n]);
-            while let Some((kind, payload)) = decoder.next_frame()? {
-                match kind {
-                    Kind::Stdout => {
-                        let mut out = stdout.lock();
-                        out.write_all(&payload)?;
-                        out.flush()?;
-                    }
-                    Kind::Stderr => {
-                        let mut err = stderr.lock();
-                        err.write_all(&payload)?;
-                        err.flush()?;
-                    }
-                    Kind::Exit => return Ok(attach::parse_exit(&payload).map(|(code, _)| code)),
-                    _ => {}
-                }
-            }
+            demux.write(&buf[..n])?;
         }
     }
 }

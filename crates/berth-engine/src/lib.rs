@@ -16,6 +16,8 @@ pub mod shim;
 pub mod spec;
 pub mod stats;
 mod store;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod timefmt;
 pub mod user;
 

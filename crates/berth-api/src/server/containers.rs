@@ -168,9 +168,17 @@ pub async fn create(State(d): State<Shared>, RawQuery(q): RawQuery, body: Body) 
     .await
 }
 
-/// `GET /containers/{id}/json`.
-pub async fn inspect(State(d): State<Shared>, Path(id): Path<String>) -> Result<Json<Container>> {
-    blocking(&d, move |d| Ok(Json(d.engine.inspect(&id)?))).await
+/// `GET /containers/{id}/json`: the record as Docker shows it (without Berth's private fields).
+pub async fn inspect(State(d): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>> {
+    blocking(&d, move |d| {
+        let c = d.engine.inspect(&id)?;
+        let mut v = serde_json::to_value(&c).map_err(|e| Error::internal(e.to_string()))?;
+        if let Some(state) = v.get_mut("State").and_then(Value::as_object_mut) {
+            state.remove("BerthShimPid");
+        }
+        Ok(Json(v))
+    })
+    .await
 }
 
 /// `DELETE /containers/{id}?force=&v=`.

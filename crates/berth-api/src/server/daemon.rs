@@ -17,7 +17,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use super::listen::{self, Address, Listener};
-use super::{Daemon, Shared, monitor, router};
+use super::{Api, Daemon, Shared, monitor};
 use crate::error::{Error, Result};
 
 /// How long in-flight requests may take to finish after a stop signal (streams such as `events` never finish).
@@ -128,7 +128,7 @@ async fn serve(daemon: Shared, listeners: Vec<Listener>) {
     let (stop_tx, stop_rx) = watch::channel(false);
     // Every connection task holds a clone; the channel closes when the last one ends.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
-    let service = router(daemon);
+    let service = Api::new(daemon);
     let mut accepters = Vec::new();
     for listener in listeners {
         let (service, stop_rx, alive_tx) = (service.clone(), stop_rx.clone(), alive_tx.clone());
@@ -179,8 +179,8 @@ async fn wait_for_stop_signal() {
 }
 
 /// A connection of either kind.
-type Io = Box<dyn Connection>;
-trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
+pub(crate) type Io = Box<dyn Connection>;
+pub(crate) trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
 
 async fn accept(listener: &Listener) -> std::io::Result<Io> {
@@ -194,26 +194,41 @@ async fn accept(listener: &Listener) -> std::io::Result<Io> {
     })
 }
 
-async fn serve_connection<S>(io: Io, service: S, mut stop: watch::Receiver<bool>)
-where
-    S: Fn(
-            axum::extract::Request,
-        ) -> std::pin::Pin<
-            Box<
-                dyn Future<Output = std::result::Result<axum::response::Response, std::convert::Infallible>>
-                    + Send,
-            >,
-        > + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        service(req.map(axum::body::Body::new))
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(io), svc)
-        .with_upgrades();
+/// Serves one connection until it ends.
+pub(crate) async fn serve_one(io: Io, api: Api) {
+    let _ = connection(io, api).await;
+}
+
+/// The API as a hyper service.
+#[derive(Clone)]
+struct HyperService(Api);
+
+type Answer = std::pin::Pin<
+    Box<dyn Future<Output = std::result::Result<axum::response::Response, std::convert::Infallible>> + Send>,
+>;
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for HyperService {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = Answer;
+
+    fn call(&self, req: hyper::Request<hyper::body::Incoming>) -> Answer {
+        let api = self.0.clone();
+        Box::pin(async move { Ok(api.handle(req.map(axum::body::Body::new)).await) })
+    }
+}
+
+fn connection(
+    io: Io,
+    api: Api,
+) -> hyper::server::conn::http1::UpgradeableConnection<TokioIo<Io>, HyperService> {
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), HyperService(api))
+        .with_upgrades()
+}
+
+async fn serve_connection(io: Io, api: Api, mut stop: watch::Receiver<bool>) {
+    let conn = connection(io, api);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}

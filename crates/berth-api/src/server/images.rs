@@ -45,7 +45,7 @@ pub async fn list(State(d): State<Shared>, RawQuery(q): RawQuery) -> Result<Json
                 references.is_empty()
                     || i.repo_tags.iter().any(|t| {
                         let repo = t.rsplit_once(':').map_or(t.as_str(), |(r, _)| r);
-                        references.iter().any(|r| r == t || r == repo)
+                        references.iter().any(|r| glob_match(r, t) || glob_match(r, repo))
                     })
             })
             .map(|i| {
@@ -66,6 +66,21 @@ pub async fn list(State(d): State<Shared>, RawQuery(q): RawQuery) -> Result<Json
         Ok(Json(out))
     })
     .await
+}
+
+/// Docker's reference filter patterns: `*` matches within a path component.
+fn glob_match(pattern: &str, s: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == s,
+        Some((pre, rest)) => {
+            let Some(tail) = s.strip_prefix(pre) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| !tail[..i].contains('/') && glob_match(rest, &tail[i..]))
+        }
+    }
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the request body as a root filesystem (with `repo`, `tag`,
@@ -270,4 +285,18 @@ pub async fn load(State(d): State<Shared>, body: Body) -> Result<Response> {
         }
     }
     Ok((StatusCode::OK, [("Content-Type", "application/json")], out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn reference_globs() {
+        assert!(glob_match("busy*", "busybox"));
+        assert!(!glob_match("a*", "a/b"));
+        assert!(glob_match("*:latest", "busybox:latest"));
+        assert!(glob_match("busybox", "busybox"));
+        assert!(!glob_match("busybox", "busybox2"));
+    }
 }

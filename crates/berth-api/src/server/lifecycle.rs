@@ -38,7 +38,11 @@ pub(crate) fn start_container(d: &Shared, handle: &tokio::runtime::Handle, refer
     );
     drop(pending);
     if let Err(e) = started {
-        // Waiters learn of the failed start too; a --rm container is gone already (its shim removed it).
+        // Waiters learn of the failed start too. A --rm container goes: its shim removed it when the failure was
+        // the container's; when the start failed before any shim ran, it is removed here, as Docker does.
+        if c.host_config.auto_remove && d.engine.inspect(&c.id).is_ok() {
+            let _ = d.engine.remove(&c.id, true);
+        }
         let removed = d.engine.inspect(&c.id).is_err();
         slot.mark_exited(e.exit_code(), removed);
         if removed {

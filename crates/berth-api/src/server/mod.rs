@@ -26,7 +26,7 @@ use berth_engine::Engine;
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Events};
-pub use router::router;
+pub use router::Api;
 use slots::Slot;
 
 /// State shared by every request.

@@ -1,8 +1,6 @@
 //! Routes, and the outer layer every request passes: the `/vX.Y` prefix is checked and stripped before routing,
 //! and every answer carries the negotiation headers (`Api-Version`, `Ostype`, …).
 
-use std::convert::Infallible;
-
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, Method, Uri};
@@ -94,48 +92,53 @@ async fn image_delete(state: State<Shared>, Path(name): Path<String>, q: RawQuer
 }
 
 /// The whole service: version prefix handling around the routes.
-pub fn router(
-    daemon: Shared,
-) -> impl Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> + Clone
-{
-    let routes = routes(daemon);
-    move |mut req: Request| {
-        let routes = routes.clone();
-        Box::pin(async move {
-            let method = req.method().clone();
-            let path = req.uri().path().to_string();
-            let mut response = match split_prefix(&path) {
-                Prefix::Unsupported(message) => Error::bad_request(message).into_response(),
-                prefix => {
-                    if let Prefix::Supported { rest, .. } = prefix {
-                        let rewritten = match req.uri().query() {
-                            Some(q) => format!("{rest}?{q}"),
-                            None => rest.to_string(),
-                        };
-                        if let Ok(uri) = rewritten.parse::<Uri>() {
-                            *req.uri_mut() = uri;
-                        }
-                    }
-                    match routes.oneshot(req).await {
-                        Ok(r) => r,
-                        Err(never) => match never {},
+#[derive(Clone)]
+pub struct Api {
+    routes: Router,
+}
+
+impl Api {
+    pub fn new(daemon: Shared) -> Api {
+        Api {
+            routes: routes(daemon),
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle(self, mut req: Request) -> Response {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let mut response = match split_prefix(&path) {
+            Prefix::Unsupported(message) => Error::bad_request(message).into_response(),
+            prefix => {
+                if let Prefix::Supported { rest, .. } = prefix {
+                    let rewritten = match req.uri().query() {
+                        Some(q) => format!("{rest}?{q}"),
+                        None => rest.to_string(),
+                    };
+                    if let Ok(uri) = rewritten.parse::<Uri>() {
+                        *req.uri_mut() = uri;
                     }
                 }
-            };
-            let h = response.headers_mut();
-            h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
-            h.insert("Ostype", HeaderValue::from_static("linux"));
-            h.insert("Docker-Experimental", HeaderValue::from_static("false"));
-            h.insert("Builder-Version", HeaderValue::from_static("1"));
-            h.insert(
-                "Server",
-                HeaderValue::from_static(concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
-            );
-            if method != Method::HEAD || path != "/_ping" {
-                tracing::debug!(%method, path, status = response.status().as_u16(), "request");
+                match self.routes.oneshot(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                }
             }
-            Ok(response)
-        })
+        };
+        let h = response.headers_mut();
+        h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
+        h.insert("Ostype", HeaderValue::from_static("linux"));
+        h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+        h.insert("Builder-Version", HeaderValue::from_static("1"));
+        h.insert(
+            "Server",
+            HeaderValue::from_static(concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
+        );
+        if method != Method::HEAD || path != "/_ping" {
+            tracing::debug!(%method, path, status = response.status().as_u16(), "request");
+        }
+        response
     }
 }
 

@@ -1,17 +1,14 @@
-//! `berth exec`: run a command in a running container. This process is the command's parent: without a tty the
-//! command writes straight to our stdout/stderr (no copying); with one, output is relayed from a pty.
+//! `berth exec`: run a command in a running container (an exec instance created, then started on a hijacked
+//! connection that carries its output and our input), and exit with its exit code.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
-
-use berth_engine::{Engine, ExecRequest};
-use berth_runtime::{ProcessIo, Stdio};
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
-use rustix::event::{PollFd, PollFlags, poll};
+use serde_json::{Value, json};
 
 use crate::error::{CmdResult, Failure};
-use crate::{opts, relay, terminal};
+use crate::relay::{self, RelayOpts};
+use crate::{opts, terminal};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -44,11 +41,7 @@ pub struct ExecArgs {
     pub args: Vec<String>,
 }
 
-fn dup(fd: impl AsFd) -> std::io::Result<OwnedFd> {
-    Ok(rustix::io::fcntl_dupfd_cloexec(fd, 3)?)
-}
-
-pub fn run(e: &Engine, a: ExecArgs) -> CmdResult {
+pub fn run(c: &Client, a: ExecArgs) -> CmdResult {
     let mut env = Vec::new();
     for f in &a.env_file {
         env.extend(
@@ -58,119 +51,49 @@ pub fn run(e: &Engine, a: ExecArgs) -> CmdResult {
     for v in &a.env {
         env.push(opts::parse_env(v).map_err(|e| Failure::engine(e.to_string()))?);
     }
-    let req = ExecRequest {
-        cmd: a.args[1..].to_vec(),
-        env,
-        user: a.user.clone(),
-        working_dir: a.workdir.clone(),
-        tty: a.tty && !a.detach,
-        privileged: a.privileged,
-    };
-    let container = &a.args[0];
+    let tty = a.tty && !a.detach;
+    let config = json!({
+        "AttachStdin": a.interactive && !a.detach,
+        "AttachStdout": !a.detach,
+        "AttachStderr": !a.detach,
+        "Tty": tty,
+        "Env": env,
+        "Cmd": &a.args[1..],
+        "User": a.user.clone().unwrap_or_default(),
+        "WorkingDir": a.workdir.clone().unwrap_or_default(),
+        "Privileged": a.privileged,
+    });
+    let created: Value = c.json(
+        Method::POST,
+        &format!("/containers/{}/exec", segment(&a.args[0])),
+        Body::json(&config),
+    )?;
+    let id = created["Id"].as_str().unwrap_or_default().to_string();
     if a.detach {
-        let null = || {
-            File::options()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .map(OwnedFd::from)
-        };
-        let io = ProcessIo::Pipes(Stdio {
-            stdin: null()?,
-            stdout: null()?,
-            stderr: null()?,
-        });
-        e.exec(container, &req, io)?;
+        c.call(
+            Method::POST,
+            &format!("/exec/{id}/start"),
+            Body::json(&json!({"Detach": true})),
+        )?;
         return Ok(0);
     }
-    if req.tty {
-        return exec_tty(e, container, &req, a.interactive);
-    }
-    let stdin = if a.interactive {
-        dup(std::io::stdin())?
-    } else {
-        File::open("/dev/null")?.into()
-    };
-    let stdio = Stdio {
-        stdin,
-        stdout: dup(std::io::stdout())?,
-        stderr: dup(std::io::stderr())?,
-    };
-    let spawned = e.exec(container, &req, ProcessIo::Pipes(stdio))?;
-    Ok(wait_exit(&spawned.pidfd))
-}
-
-/// Waits for an exec'd child and returns its exit code (128 + signal when killed).
-fn wait_exit(pidfd: &OwnedFd) -> i32 {
-    let status = rustix::process::waitid(
-        rustix::process::WaitId::PidFd(pidfd.as_fd()),
-        rustix::process::WaitIdOptions::EXITED,
-    );
-    match status {
-        Ok(Some(s)) => s
-            .exit_status()
-            .or(s.terminating_signal().map(|sig| 128 + sig))
-            .unwrap_or(255),
-        _ => 255,
-    }
-}
-
-fn exec_tty(e: &Engine, container: &str, req: &ExecRequest, interactive: bool) -> CmdResult {
+    let size = if tty { terminal::size() } else { None };
     let signals = relay::catch_signals()?;
-    let mut spawned = e.exec(
-        container,
-        req,
-        ProcessIo::Terminal {
-            size: terminal::size(),
-        },
-    )?;
-    let master = spawned
-        .console
-        .take()
-        .ok_or_else(|| Failure::engine("the runtime returned no terminal"))?;
-    let _raw = interactive.then(terminal::RawMode::enter).flatten();
-    let mut pty = File::from(master);
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut stdin_open = interactive;
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout();
-    loop {
-        let stdin_fd = stdin.as_fd();
-        let mut fds = vec![
-            PollFd::new(&pty, PollFlags::IN),
-            PollFd::new(&signals, PollFlags::IN),
-        ];
-        if stdin_open {
-            fds.push(PollFd::new(&stdin_fd, PollFlags::IN));
-        }
-        if poll(&mut fds, None).is_err() {
-            continue;
-        }
-        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
-        drop(fds);
-        if !ready[1].is_empty() {
-            while let Ok(Some(_)) = signals.read_signal() {
-                if let Some((rows, cols)) = terminal::size() {
-                    let _ = berth_runtime::pty::set_window_size(pty.as_fd(), rows, cols);
-                }
-            }
-        }
-        if stdin_open && !ready[2].is_empty() {
-            match stdin.lock().read(&mut buf) {
-                Ok(0) | Err(_) => stdin_open = false,
-                Ok(n) => pty.write_all(&buf[..n])?,
-            }
-        }
-        if !ready[0].is_empty() {
-            match pty.read(&mut buf) {
-                // EIO: the last holder of the pty's other side is gone.
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    stdout.write_all(&buf[..n])?;
-                    stdout.flush()?;
-                }
-            }
-        }
-    }
-    Ok(wait_exit(&spawned.pidfd))
+    let start = json!({"Detach": false, "Tty": tty, "ConsoleSize": size.map(|(r, w)| [r, w])});
+    let conn = c.hijack(&format!("/exec/{id}/start"), Body::json(&start))?;
+    let resize = |rows: u16, cols: u16| {
+        let path = format!(
+            "/exec/{id}/resize{}",
+            query(&[("h", rows.to_string()), ("w", cols.to_string())])
+        );
+        let _ = c.call(Method::POST, &path, Body::Empty);
+    };
+    let opts = RelayOpts {
+        stdin: a.interactive,
+        tty,
+        sig_proxy: false,
+    };
+    relay::run(conn, &signals, &opts, &resize, &|_| {})?;
+    let info: Value = c.json(Method::GET, &format!("/exec/{id}/json"), Body::Empty)?;
+    Ok(info["ExitCode"].as_i64().unwrap_or(0) as i32)
 }

@@ -1,6 +1,7 @@
 //! `berth image …`: the image management subcommands (ls, inspect, rm, tag, import, prune).
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
@@ -45,11 +46,15 @@ pub struct PruneArgs {
 }
 
 /// The inspect object of an image.
-pub fn image_json(e: &Engine, name: &str) -> Result<Value, berth_engine::Error> {
-    e.image_inspect(name)
+pub fn image_json(c: &Client, name: &str) -> Result<Value, berth_api::Error> {
+    c.json(
+        Method::GET,
+        &format!("/images/{}/json", segment(name)),
+        Body::Empty,
+    )
 }
 
-pub fn run(e: &Engine, c: ImageCommand) -> CmdResult {
+pub fn run(e: &Client, c: ImageCommand) -> CmdResult {
     match c {
         ImageCommand::Ls(a) => super::images::run(e, a),
         ImageCommand::Rm(a) => super::rmi::run(e, a),
@@ -77,15 +82,17 @@ pub fn run(e: &Engine, c: ImageCommand) -> CmdResult {
                     code: 1,
                 });
             }
-            let report = e.prune_images(a.all)?;
-            if !report.deleted.is_empty() {
+            let filters = if a.all { r#"{"dangling":["false"]}"# } else { "{}" };
+            let path = format!("/images/prune{}", query(&[("filters", filters.to_string())]));
+            let report: Value = e.json(Method::POST, &path, Body::Empty)?;
+            if let Some(deleted) = report["ImagesDeleted"].as_array().filter(|d| !d.is_empty()) {
                 println!("Deleted Images:");
-                report.deleted.iter().for_each(super::rmi::print_event);
+                deleted.iter().for_each(super::rmi::print_event);
                 println!();
             }
             println!(
                 "Total reclaimed space: {}",
-                human_size(report.space_reclaimed as i64)
+                human_size(report["SpaceReclaimed"].as_i64().unwrap_or(0))
             );
             Ok(0)
         }

@@ -1,6 +1,9 @@
 //! `berth images`: list images, one row per tag.
 
-use berth_engine::Engine;
+use std::collections::BTreeMap;
+
+use berth_api::Method;
+use berth_api::client::{Body, Client, query};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -53,10 +56,8 @@ fn split_tag(reference: &str) -> (String, String) {
     }
 }
 
-pub fn run(e: &Engine, a: ImagesArgs) -> CmdResult {
-    let mut dangling = None;
-    let mut label = Vec::new();
-    let mut reference = a.repository.clone();
+pub fn run(c: &Client, a: ImagesArgs) -> CmdResult {
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in &a.filter {
         let parsed =
             opts::parse_filter(f, &["dangling", "label", "reference", "before", "since"]).map_err(|m| {
@@ -65,53 +66,54 @@ pub fn run(e: &Engine, a: ImagesArgs) -> CmdResult {
                     code: 1,
                 }
             })?;
-        match parsed {
-            Some((k, v)) if k == "dangling" => dangling = Some(v == "true" || v == "1"),
-            Some((k, v)) if k == "label" => label.push(v),
-            Some((k, v)) if k == "reference" => reference = Some(v),
-            _ => {}
+        if let Some((k, v)) = parsed {
+            filters.entry(k).or_default().push(v);
         }
     }
+    if let Some(r) = &a.repository {
+        filters.entry("reference".into()).or_default().push(r.clone());
+    }
+    let filters = serde_json::to_string(&filters).unwrap_or_default();
+    let path = format!(
+        "/images/json{}",
+        query(&[("all", a.all.to_string()), ("filters", filters)])
+    );
+    let images: Vec<Value> = c.json(Method::GET, &path, Body::Empty)?;
     let now = berth_engine::timefmt::unix_nanos() / 1_000_000_000;
     let mut rows: Vec<Value> = Vec::new();
-    let mut images = e.images().list()?;
-    images.sort_by_key(|i| std::cmp::Reverse(i.created));
-    for img in images {
-        let is_dangling = img.repo_tags.is_empty();
-        if dangling.is_some_and(|d| d != is_dangling) {
-            continue;
-        }
-        if !label.iter().all(|l| match l.split_once('=') {
-            Some((k, v)) => img.labels.get(k).is_some_and(|x| x == v),
-            None => img.labels.contains_key(l),
-        }) {
-            continue;
-        }
+    for img in &images {
+        let full_id = img["Id"].as_str().unwrap_or_default();
         let id = if a.no_trunc {
-            img.id.as_str().to_string()
+            full_id.to_string()
         } else {
-            img.id.short().to_string()
+            full_id.trim_start_matches("sha256:").chars().take(12).collect()
         };
-        let tags = if is_dangling {
+        let tags: Vec<String> = img["RepoTags"]
+            .as_array()
+            .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let tags = if tags.is_empty() {
             vec!["<none>:<none>".to_string()]
         } else {
-            img.repo_tags.clone()
+            tags
         };
+        let created = img["Created"].as_i64().unwrap_or(0);
+        let digest = img["RepoDigests"]
+            .as_array()
+            .and_then(|d| d.first())
+            .and_then(|d| d.as_str())
+            .and_then(|d| d.split_once('@'))
+            .map_or("<none>".to_string(), |d| d.1.to_string());
         for t in tags {
             let (repo, tag) = split_tag(&t);
-            if let Some(r) = &reference
-                && !(repo == *r || t == *r || glob_match(r, &repo) || glob_match(r, &t))
-            {
-                continue;
-            }
             rows.push(json!({
                 "ID": id,
                 "Repository": repo,
                 "Tag": tag,
-                "Digest": img.repo_digests.first().and_then(|d| d.split_once('@')).map(|d| d.1.to_string()).unwrap_or("<none>".into()),
-                "CreatedSince": format!("{} ago", human_duration(now as i64 - img.created)),
-                "CreatedAt": berth_engine::timefmt::format_nanos(i128::from(img.created) * 1_000_000_000),
-                "Size": human_size(img.size as i64),
+                "Digest": digest,
+                "CreatedSince": format!("{} ago", human_duration(now as i64 - created)),
+                "CreatedAt": berth_engine::timefmt::format_nanos(i128::from(created) * 1_000_000_000),
+                "Size": human_size(img["Size"].as_i64().unwrap_or(0)),
             }));
         }
     }
@@ -139,34 +141,16 @@ pub fn run(e: &Engine, a: ImagesArgs) -> CmdResult {
     Ok(0)
 }
 
-/// Docker's reference filter patterns: `*` matches within a path component.
-fn glob_match(pattern: &str, s: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == s,
-        Some((pre, rest)) => {
-            let Some(tail) = s.strip_prefix(pre) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| !tail[..i].contains('/') && glob_match(rest, &tail[i..]))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn tags_split_and_globs() {
+    fn tags_split() {
         assert_eq!(
             split_tag("localhost:5000/x:1"),
             ("localhost:5000/x".into(), "1".into())
         );
         assert_eq!(split_tag("busybox:latest"), ("busybox".into(), "latest".into()));
-        assert!(glob_match("busy*", "busybox"));
-        assert!(!glob_match("a*", "a/b"));
-        assert!(glob_match("*:latest", "busybox:latest"));
     }
 }

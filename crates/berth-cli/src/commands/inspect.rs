@@ -1,6 +1,7 @@
 //! `berth inspect` (containers, then images) with Docker's JSON layout or a `-f` template.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, segment};
 use clap::Args;
 use serde_json::Value;
 
@@ -23,13 +24,12 @@ pub struct InspectArgs {
 }
 
 /// The inspect object of a container, without berth's private fields.
-pub fn container_json(e: &Engine, name: &str) -> Result<Value, berth_engine::Error> {
-    let c = e.inspect(name)?;
-    let mut v = serde_json::to_value(&c).map_err(|err| berth_engine::Error::Runtime(err.to_string()))?;
-    if let Some(state) = v.get_mut("State").and_then(Value::as_object_mut) {
-        state.remove("BerthShimPid");
-    }
-    Ok(v)
+pub fn container_json(c: &Client, name: &str) -> Result<Value, berth_api::Error> {
+    c.json(
+        Method::GET,
+        &format!("/containers/{}/json", segment(name)),
+        Body::Empty,
+    )
 }
 
 /// Prints objects as a JSON array or through a template, Docker-style.
@@ -62,7 +62,7 @@ pub fn print_objects(objects: Vec<Value>, format: Option<&str>) -> Result<(), Fa
     Ok(())
 }
 
-pub fn run(e: &Engine, a: InspectArgs) -> CmdResult {
+pub fn run(e: &Client, a: InspectArgs) -> CmdResult {
     let mut objects = Vec::new();
     let mut missing = false;
     for name in &a.names {

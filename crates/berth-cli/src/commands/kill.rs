@@ -1,6 +1,7 @@
 //! `berth kill`.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
 
 use crate::error::CmdResult;
@@ -14,6 +15,14 @@ pub struct KillArgs {
     pub containers: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: KillArgs) -> CmdResult {
-    super::each(&a.containers, |name| e.kill(name, Some(&a.signal)))
+pub fn run(c: &Client, a: KillArgs) -> CmdResult {
+    let q = query(&[("signal", a.signal.clone())]);
+    super::each(&a.containers, |name| {
+        c.call(
+            Method::POST,
+            &format!("/containers/{}/kill{q}", segment(name)),
+            Body::Empty,
+        )
+        .map(|_| ())
+    })
 }

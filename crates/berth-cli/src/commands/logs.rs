@@ -1,9 +1,7 @@
 //! `berth logs`: print a container's log, optionally following it.
 
-use std::io::Write;
-
-use berth_engine::Engine;
-use berth_engine::logs::LogFilter;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
 
 use crate::error::{CmdResult, Failure};
@@ -32,49 +30,35 @@ pub struct LogsArgs {
     pub container: String,
 }
 
-pub fn run(e: &Engine, a: LogsArgs) -> CmdResult {
+pub fn run(c: &Client, a: LogsArgs) -> CmdResult {
     let now = time::OffsetDateTime::now_utc();
-    let time = |v: &Option<String>| -> Result<Option<i128>, Failure> {
-        v.as_deref()
-            .map(|s| {
-                opts::parse_since(s, now).map(i128::from).map_err(|m| Failure {
-                    message: m.to_string(),
-                    code: 1,
-                })
-            })
-            .transpose()
-    };
-    let tail = match a.tail.as_str() {
-        "all" | "" => None,
-        n => match n.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n as usize),
-            _ => None,
-        },
-    };
-    let filter = LogFilter {
-        stdout: true,
-        stderr: true,
-        since: time(&a.since)?,
-        until: time(&a.until)?,
-        tail,
-    };
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    e.logs(&a.container, &filter, a.follow, &mut |entry| {
-        let line = if a.timestamps {
-            format!("{} {}", entry.time, entry.log)
-        } else {
-            entry.log.clone()
-        };
-        if entry.stream == "stderr" {
-            let mut err = stderr.lock();
-            err.write_all(line.as_bytes())?;
-            err.flush()
-        } else {
-            let mut out = stdout.lock();
-            out.write_all(line.as_bytes())?;
-            out.flush()
+    let mut params = vec![
+        ("stdout", "1".to_string()),
+        ("stderr", "1".to_string()),
+        ("follow", a.follow.to_string()),
+        ("timestamps", a.timestamps.to_string()),
+        ("tail", a.tail.clone()),
+    ];
+    for (key, value) in [("since", &a.since), ("until", &a.until)] {
+        if let Some(v) = value {
+            let nanos = opts::parse_since(v, now).map_err(|m| Failure {
+                message: m.to_string(),
+                code: 1,
+            })?;
+            let nanos = i128::from(nanos);
+            params.push((
+                key,
+                format!("{}.{:09}", nanos / 1_000_000_000, nanos % 1_000_000_000),
+            ));
         }
-    })?;
+    }
+    let info = super::inspect::container_json(c, &a.container)?;
+    let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
+    let path = format!("/containers/{}/logs{}", segment(&a.container), query(&params));
+    let mut body = c.begin(Method::GET, &path, Body::Empty)?;
+    let mut demux = crate::relay::Demux::new(tty);
+    while let Some(chunk) = body.chunk()? {
+        demux.write(&chunk)?;
+    }
     Ok(0)
 }

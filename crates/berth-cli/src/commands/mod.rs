@@ -1,4 +1,4 @@
-//! One module per verb; each turns parsed arguments into engine calls and prints what Docker prints.
+//! One module per verb; each turns parsed arguments into Engine API calls and prints what Docker prints.
 
 pub mod container_opts;
 pub mod create;
@@ -26,10 +26,7 @@ use crate::error::{CmdResult, Failure};
 
 /// Applies `f` to each named container as Docker's multi-container verbs do: print the name on success, report each
 /// failure on one line of stderr, and fail if any did (the last failure becomes the command's error).
-pub(crate) fn each(
-    names: &[String],
-    mut f: impl FnMut(&str) -> Result<(), berth_engine::Error>,
-) -> CmdResult {
+pub(crate) fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), berth_api::Error>) -> CmdResult {
     each_reporting(names, |name| {
         f(name)?;
         println!("{name}");
@@ -40,7 +37,7 @@ pub(crate) fn each(
 /// Like [`each`], with `f` printing what a success shows (an exit code, rmi's Untagged/Deleted lines).
 pub(crate) fn each_reporting(
     names: &[String],
-    mut f: impl FnMut(&str) -> Result<(), berth_engine::Error>,
+    mut f: impl FnMut(&str) -> Result<(), berth_api::Error>,
 ) -> CmdResult {
     let mut last: Option<Failure> = None;
     for name in names {

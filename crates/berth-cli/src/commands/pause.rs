@@ -1,6 +1,7 @@
 //! `berth pause` and `berth unpause`.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, segment};
 use clap::Args;
 
 use crate::error::CmdResult;
@@ -11,9 +12,14 @@ pub struct PauseArgs {
     pub containers: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: PauseArgs, pause: bool) -> CmdResult {
-    super::each(
-        &a.containers,
-        |name| if pause { e.pause(name) } else { e.unpause(name) },
-    )
+pub fn run(c: &Client, a: PauseArgs, pause: bool) -> CmdResult {
+    let verb = if pause { "pause" } else { "unpause" };
+    super::each(&a.containers, |name| {
+        c.call(
+            Method::POST,
+            &format!("/containers/{}/{verb}", segment(name)),
+            Body::Empty,
+        )
+        .map(|_| ())
+    })
 }

@@ -1,12 +1,14 @@
 //! `berth ps`: list containers, with Docker's filters, columns and `--format`.
 
-use berth_engine::Engine;
-use berth_engine::model::{Container, Status};
+use std::collections::BTreeMap;
+
+use berth_api::Method;
+use berth_api::client::{Body, Client, query};
 use clap::Args;
 use serde_json::{Value, json};
 
 use crate::error::{CmdResult, Failure};
-use berth_engine::timefmt::{human_duration, secs_since};
+use berth_engine::timefmt::human_duration;
 
 use crate::format::ellipsis;
 use crate::{opts, output};
@@ -67,48 +69,21 @@ const HEADERS: &[(&str, &str)] = &[
     ("Size", "SIZE"),
 ];
 
-/// One filter, parsed.
-struct Filter {
-    key: String,
-    value: String,
-}
-
-fn matches(c: &Container, f: &Filter) -> bool {
-    match f.key.as_str() {
-        "status" => c.state.status.as_str() == f.value,
-        "name" => c.bare_name().contains(f.value.trim_start_matches('/')),
-        "id" => c.id.starts_with(&f.value),
-        "exited" => c.state.status == Status::Exited && c.state.exit_code.to_string() == f.value,
-        "ancestor" => c.config.image == f.value || c.image.contains(&f.value),
-        "label" => {
-            let labels = c.config.labels.as_ref();
-            match f.value.split_once('=') {
-                Some((k, v)) => labels.and_then(|l| l.get(k)).is_some_and(|x| x == v),
-                None => labels.is_some_and(|l| l.contains_key(&f.value)),
-            }
-        }
-        _ => true,
-    }
-}
-
-fn row(c: &Container, no_trunc: bool) -> Value {
-    let mut command = c.path.clone();
-    for a in &c.args {
-        command.push(' ');
-        command.push_str(a);
-    }
+fn row(c: &Value, no_trunc: bool) -> Value {
+    let command = c["Command"].as_str().unwrap_or_default();
     let command = if no_trunc {
         format!("\"{command}\"")
     } else {
-        format!("\"{}\"", ellipsis(&command, 20))
+        format!("\"{}\"", ellipsis(command, 20))
     };
+    let full_id = c["Id"].as_str().unwrap_or_default();
     let id = if no_trunc {
-        c.id.clone()
+        full_id.to_string()
     } else {
-        c.id[..12].to_string()
+        full_id.chars().take(12).collect()
     };
-    let created = berth_engine::timefmt::parse(&c.created)
-        .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+    let created = c["Created"].as_i64().unwrap_or(0);
+    let created_at = time::OffsetDateTime::from_unix_timestamp(created)
         .map(|t| {
             format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
@@ -121,33 +96,45 @@ fn row(c: &Container, no_trunc: bool) -> Value {
             )
         })
         .unwrap_or_default();
-    let labels = c
-        .config
-        .labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let labels = c["Labels"]
+        .as_object()
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let mounts = c["Mounts"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["Destination"].as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let name = c["Names"][0].as_str().unwrap_or_default().trim_start_matches('/');
+    let now = berth_engine::timefmt::unix_nanos() / 1_000_000_000;
     json!({
         "ID": id,
-        "Image": if c.config.image.is_empty() { c.image.clone() } else { c.config.image.clone() },
+        "Image": c["Image"],
         "Command": command,
-        "CreatedAt": created,
-        "RunningFor": format!("{} ago", human_duration(secs_since(&c.created))),
+        "CreatedAt": created_at,
+        "RunningFor": format!("{} ago", human_duration(now as i64 - created)),
         "Ports": "",
-        "State": c.state.status.as_str(),
-        "Status": c.status_text(),
+        "State": c["State"],
+        "Status": c["Status"],
         "Size": "0B",
-        "Names": c.bare_name(),
+        "Names": name,
         "Labels": labels,
-        "Mounts": c.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>().join(","),
-        "Networks": c.host_config.network_mode,
+        "Mounts": mounts,
+        "Networks": c["HostConfig"]["NetworkMode"],
     })
 }
 
-pub fn run(e: &Engine, a: PsArgs) -> CmdResult {
-    let mut filters = Vec::new();
+pub fn run(c: &Client, a: PsArgs) -> CmdResult {
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in &a.filter {
         let Some((key, value)) = opts::parse_filter(f, FILTERS).map_err(|m| Failure {
             message: m.to_string(),
@@ -162,19 +149,25 @@ pub fn run(e: &Engine, a: PsArgs) -> CmdResult {
                 code: 1,
             });
         }
-        filters.push(Filter { key, value });
+        filters.entry(key).or_default().push(value);
     }
-    let show_all =
-        a.all || a.latest || a.last > 0 || filters.iter().any(|f| f.key == "status" || f.key == "exited");
-    let mut containers = e.list(show_all)?;
-    containers.retain(|c| filters.iter().all(|f| matches(c, f)));
     let limit = if a.latest { 1 } else { a.last };
-    if limit >= 0 {
-        containers.truncate(limit as usize);
+    let mut params = vec![
+        ("all", a.all.to_string()),
+        ("filters", serde_json::to_string(&filters).unwrap_or_default()),
+    ];
+    if limit > 0 {
+        params.push(("limit", limit.to_string()));
     }
+    let containers: Vec<Value> = c.json(
+        Method::GET,
+        &format!("/containers/json{}", query(&params)),
+        Body::Empty,
+    )?;
     if a.quiet {
         for c in &containers {
-            println!("{}", if a.no_trunc { &c.id[..] } else { &c.id[..12] });
+            let id = c["Id"].as_str().unwrap_or_default();
+            println!("{}", if a.no_trunc { id } else { &id[..12.min(id.len())] });
         }
         return Ok(0);
     }

@@ -1,6 +1,7 @@
 //! `berth rename`.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
 
 use crate::error::CmdResult;
@@ -11,7 +12,12 @@ pub struct RenameArgs {
     pub new_name: String,
 }
 
-pub fn run(e: &Engine, a: RenameArgs) -> CmdResult {
-    e.rename(&a.container, &a.new_name)?;
+pub fn run(c: &Client, a: RenameArgs) -> CmdResult {
+    let path = format!(
+        "/containers/{}/rename{}",
+        segment(&a.container),
+        query(&[("name", a.new_name.clone())])
+    );
+    c.call(Method::POST, &path, Body::Empty)?;
     Ok(0)
 }

@@ -1,6 +1,7 @@
 //! `berth rm`.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
 
 use crate::error::CmdResult;
@@ -17,6 +18,14 @@ pub struct RmArgs {
     pub containers: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: RmArgs) -> CmdResult {
-    super::each(&a.containers, |name| e.remove(name, a.force))
+pub fn run(c: &Client, a: RmArgs) -> CmdResult {
+    let q = query(&[("force", a.force.to_string()), ("v", a.volumes.to_string())]);
+    super::each(&a.containers, |name| {
+        c.call(
+            Method::DELETE,
+            &format!("/containers/{}{q}", segment(name)),
+            Body::Empty,
+        )
+        .map(|_| ())
+    })
 }

@@ -1,8 +1,9 @@
 //! `berth rmi`: untag and delete images, printing Docker's Untagged/Deleted lines.
 
-use berth_engine::Engine;
-use berth_image::RemoveEvent;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
+use serde_json::Value;
 
 use crate::error::CmdResult;
 
@@ -19,16 +20,28 @@ pub struct RmiArgs {
 }
 
 /// Prints one rmi/prune event.
-pub fn print_event(ev: &RemoveEvent) {
-    match ev {
-        RemoveEvent::Untagged(r) => println!("Untagged: {r}"),
-        RemoveEvent::Deleted(d) => println!("Deleted: {}", d.as_str()),
+/// Prints one entry of a removal report (`{"Untagged": …}` or `{"Deleted": …}`).
+pub fn print_event(ev: &Value) {
+    if let Some(r) = ev["Untagged"].as_str() {
+        println!("Untagged: {r}");
+    }
+    if let Some(d) = ev["Deleted"].as_str() {
+        println!("Deleted: {d}");
     }
 }
 
-pub fn run(e: &Engine, a: RmiArgs) -> CmdResult {
+pub fn run(c: &Client, a: RmiArgs) -> CmdResult {
+    let q = query(&[
+        ("force", a.force.to_string()),
+        ("noprune", a.no_prune.to_string()),
+    ]);
     super::each_reporting(&a.images, |name| {
-        e.remove_image(name, a.force)?.iter().for_each(print_event);
+        let events: Vec<Value> = c.json(
+            Method::DELETE,
+            &format!("/images/{}{q}", segment(name)),
+            Body::Empty,
+        )?;
+        events.iter().for_each(print_event);
         Ok(())
     })
 }

@@ -1,13 +1,13 @@
 //! `berth run`: create and start a container; attached (the default) it relays the container's stdio and exits with
 //! its exit code; with `-d` it prints the id and leaves the container running under its shim.
 
-use std::os::unix::net::UnixStream;
-
-use berth_engine::{Engine, StartOptions};
+use berth_api::Method;
+use berth_api::client::{Body, Client, query};
 use clap::Args;
+use serde_json::Value;
 
 use super::container_opts::ContainerOpts;
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 use crate::relay::{self, RelayOpts};
 use crate::terminal;
 
@@ -32,11 +32,10 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: RunArgs) -> CmdResult {
-    e.warm_up_start();
-    let id = super::create::create(e, &a.opts, &a.args)?;
+pub fn run(c: &Client, a: RunArgs) -> CmdResult {
+    let id = super::create::create(c, &a.opts, &a.args)?;
     if a.detach {
-        e.start(&id, StartOptions::default())?;
+        c.call(Method::POST, &format!("/containers/{id}/start"), Body::Empty)?;
         println!("{id}");
         return Ok(0);
     }
@@ -45,27 +44,54 @@ pub fn run(e: &Engine, a: RunArgs) -> CmdResult {
         tty: a.opts.tty,
         sig_proxy: a.sig_proxy,
     };
-    attached_start(e, &id, &opts)
+    attached_start(c, &id, &opts, a.opts.rm)
 }
 
-/// Starts container `id` with this process attached, and relays until it exits; returns its exit code.
-pub fn attached_start(e: &Engine, id: &str, opts: &RelayOpts) -> CmdResult {
-    let (mut client, shim_end) = UnixStream::pair()?;
-    relay::hello(&mut client, opts)?;
-    let signals = relay::catch_signals()?;
-    let console_size = if opts.tty { terminal::size() } else { None };
-    e.start(
-        id,
-        StartOptions {
-            attach: vec![shim_end.into()],
-            console_size,
-        },
-    )?;
-    let forward = |sig: i32| {
-        let _ = e.kill(id, Some(&sig.to_string()));
-    };
-    match relay::run(client, &signals, opts, &forward)? {
-        Some(code) => Ok(code),
-        None => e.wait(id).map_err(Failure::from),
+/// Starts container `id` with this process attached, as Docker's CLI does — attach, wait, start — and relays until
+/// the stream ends; returns the exit code. `removed`: wait for the container's removal (`--rm`), not its exit.
+pub fn attached_start(c: &Client, id: &str, opts: &RelayOpts, removed: bool) -> CmdResult {
+    let mut params = vec![
+        ("stream", "1".to_string()),
+        ("stdout", "1".into()),
+        ("stderr", "1".into()),
+    ];
+    if opts.stdin {
+        params.push(("stdin", "1".into()));
     }
+    let conn = c.hijack(&format!("/containers/{id}/attach{}", query(&params)), Body::Empty)?;
+    let condition = if removed { "removed" } else { "next-exit" };
+    let wait = c.begin(
+        Method::POST,
+        &format!("/containers/{id}/wait?condition={condition}"),
+        Body::Empty,
+    )?;
+    let signals = relay::catch_signals()?;
+    if let Err(e) = c.call(Method::POST, &format!("/containers/{id}/start"), Body::Empty) {
+        if removed {
+            let _ = wait.bytes();
+        }
+        return Err(e.into());
+    }
+    let resize = |rows: u16, cols: u16| {
+        let path = format!(
+            "/containers/{id}/resize{}",
+            query(&[("h", rows.to_string()), ("w", cols.to_string())])
+        );
+        let _ = c.call(Method::POST, &path, Body::Empty);
+    };
+    if opts.tty
+        && let Some((rows, cols)) = terminal::size()
+    {
+        resize(rows, cols);
+    }
+    let forward = |sig: i32| {
+        let _ = c.call(
+            Method::POST,
+            &format!("/containers/{id}/kill?signal={sig}"),
+            Body::Empty,
+        );
+    };
+    relay::run(conn, &signals, opts, &resize, &forward)?;
+    let status: Value = wait.json()?;
+    Ok(status["StatusCode"].as_i64().unwrap_or(255) as i32)
 }

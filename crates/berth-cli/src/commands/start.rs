@@ -1,6 +1,7 @@
 //! `berth start`: start stopped containers; `-a` attaches like `run`.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, segment};
 use clap::Args;
 
 use crate::error::{CmdResult, Failure};
@@ -19,23 +20,29 @@ pub struct StartArgs {
     pub containers: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: StartArgs) -> CmdResult {
-    e.warm_up_start();
+pub fn run(e: &Client, a: StartArgs) -> CmdResult {
     if a.attach || a.interactive {
         if a.containers.len() > 1 {
             return Err(Failure::engine(
                 "you cannot start and attach multiple containers at once",
             ));
         }
-        let c = e.inspect(&a.containers[0])?;
+        let c = super::inspect::container_json(e, &a.containers[0])?;
+        let id = c["Id"].as_str().unwrap_or_default();
         let opts = RelayOpts {
-            stdin: a.interactive,
-            tty: c.config.tty,
+            stdin: a.interactive && c["Config"]["OpenStdin"].as_bool().unwrap_or(false),
+            tty: c["Config"]["Tty"].as_bool().unwrap_or(false),
             sig_proxy: true,
         };
-        return super::run::attached_start(e, &c.id, &opts);
+        let auto_remove = c["HostConfig"]["AutoRemove"].as_bool().unwrap_or(false);
+        return super::run::attached_start(e, id, &opts, auto_remove);
     }
     super::each(&a.containers, |name| {
-        e.start(name, Default::default()).map(|_| ())
+        e.call(
+            Method::POST,
+            &format!("/containers/{}/start", segment(name)),
+            Body::Empty,
+        )
+        .map(|_| ())
     })
 }

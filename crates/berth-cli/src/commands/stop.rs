@@ -1,6 +1,7 @@
 //! `berth stop` and `berth restart`.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, query, segment};
 use clap::Args;
 
 use crate::error::CmdResult;
@@ -22,12 +23,17 @@ pub struct StopArgs {
     pub containers: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: StopArgs, restart: bool) -> CmdResult {
+pub fn run(c: &Client, a: StopArgs, restart: bool) -> CmdResult {
+    let mut params = Vec::new();
+    if let Some(t) = a.time {
+        params.push(("t", t.to_string()));
+    }
+    if let Some(s) = &a.signal {
+        params.push(("signal", s.clone()));
+    }
+    let verb = if restart { "restart" } else { "stop" };
     super::each(&a.containers, |name| {
-        if restart {
-            e.restart(name, a.time)
-        } else {
-            e.stop(name, a.time, a.signal.as_deref())
-        }
+        let path = format!("/containers/{}/{verb}{}", segment(name), query(&params));
+        c.call(Method::POST, &path, Body::Empty).map(|_| ())
     })
 }

@@ -1,7 +1,9 @@
 //! `berth wait`: print each container's exit code once it stops.
 
-use berth_engine::Engine;
+use berth_api::Method;
+use berth_api::client::{Body, Client, segment};
 use clap::Args;
+use serde_json::Value;
 
 use crate::error::CmdResult;
 
@@ -11,9 +13,14 @@ pub struct WaitArgs {
     pub containers: Vec<String>,
 }
 
-pub fn run(e: &Engine, a: WaitArgs) -> CmdResult {
+pub fn run(c: &Client, a: WaitArgs) -> CmdResult {
     super::each_reporting(&a.containers, |name| {
-        println!("{}", e.wait(name)?);
+        let v: Value = c.json(
+            Method::POST,
+            &format!("/containers/{}/wait", segment(name)),
+            Body::Empty,
+        )?;
+        println!("{}", v["StatusCode"].as_i64().unwrap_or(255));
         Ok(())
     })
 }

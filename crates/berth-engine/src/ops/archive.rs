@@ -4,8 +4,6 @@
 
 pub(crate) mod root;
 #[cfg(test)]
-pub(crate) mod testkit;
-#[cfg(test)]
 mod tests;
 
 use std::io::{Read, Write};

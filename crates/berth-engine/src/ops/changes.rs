@@ -22,7 +22,7 @@ mod tests {
 
     use crate::model::HostConfig;
     use crate::ops::archive::PutOptions;
-    use crate::ops::archive::testkit::{Env, Tar};
+    use crate::testkit::{Env, Tar};
 
     fn diff(env: &Env, c: &str) -> Vec<String> {
         let kinds = ["C", "A", "D"];
@@ -47,7 +47,7 @@ mod tests {
 
             let script = "rm /etc/group && echo changed > /etc/passwd && mkdir -p /new/sub && touch /new/sub/f \
                           && touch /ready && sleep 1000";
-            env.run("cc", &["sh", "-c", script]);
+            env.run("cc", &["sh", "-c", script], HostConfig::default());
             let deadline = Instant::now() + Duration::from_secs(10);
             while env.engine.archive_stat("cc", "/ready").is_err() {
                 assert!(Instant::now() < deadline, "the container never got ready");

@@ -25,7 +25,7 @@ mod tests {
 
     use crate::model::HostConfig;
     use crate::ops::archive::PutOptions;
-    use crate::ops::archive::testkit::{Env, Tar, entries};
+    use crate::testkit::{Env, Tar, entries};
 
     fn export(env: &Env, c: &str) -> Vec<(String, EntryType, Vec<u8>)> {
         let mut out = Vec::new();

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::Status;
 
 /// A process table: column titles and one row per process.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Top {
     pub titles: Vec<String>,

@@ -1,143 +1,18 @@
 //! Root tests of `stats`, `update` and `container prune` against real busybox containers started by the engine, each
 //! in its own data root, exec root and cgroup parent, all removed afterwards (containers, cgroups, directories).
 //!
-//! The engine starts a container's shim by re-executing its own binary (`/proc/self/exe __shim …`); in a test
-//! process that binary is this test harness, which takes `__shim` and the shim's arguments as test name filters and
-//! so runs [`__shim`] alone: that function becomes the shim.
+//! The containers' shims are this test binary itself (see [`crate::testkit::__shim`]).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use berth_image::config::ContainerConfig;
-use berth_image::{DriverChoice, ImportOptions};
+use berth_image::DriverChoice;
 
-use crate::engine::{Engine, EngineOptions};
 use crate::model::HostConfig;
-use crate::ops::create::CreateRequest;
 use crate::ops::start::StartOptions;
 use crate::ops::update::UpdateRequest;
-use crate::paths::Paths;
 use crate::stats::StatsSample;
+use crate::testkit::Env;
 use crate::timefmt::ZERO_TIME;
-
-/// The shim entry when this binary is re-executed as `__shim …`; an ordinary run passes through.
-#[test]
-fn __shim() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(crate::shim::COMMAND) {
-        std::process::exit(crate::shim::main(&args[2..]));
-    }
-}
-
-const HIERARCHIES: [&str; 10] = [
-    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified",
-];
-
-/// A private engine with busybox:latest imported.
-struct Env {
-    dir: tempfile::TempDir,
-    engine: Engine,
-    cgroup_parent: String,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::Builder::new().prefix("berth-stats-").tempdir().unwrap();
-        let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
-        let cgroup_parent = format!("/{name}");
-        let engine = Engine::open(EngineOptions {
-            paths: Paths::new(dir.path().join("data"), dir.path().join("exec")),
-            storage_driver: DriverChoice::Auto,
-            cgroup_parent: cgroup_parent.clone(),
-        })
-        .unwrap();
-        let tarball = dir.path().join("busybox.tar.gz");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
-        let status = std::process::Command::new("bash")
-            .arg(script)
-            .arg(&tarball)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "make-busybox-rootfs.sh failed");
-        let reader = std::io::BufReader::new(std::fs::File::open(&tarball).unwrap());
-        let opts = ImportOptions {
-            reference: Some("busybox:latest".into()),
-            ..Default::default()
-        };
-        engine.images().import(reader, opts).unwrap();
-        Env {
-            dir,
-            engine,
-            cgroup_parent,
-        }
-    }
-
-    fn create(&self, name: &str, cmd: &[&str], host_config: HostConfig, labels: &[(&str, &str)]) -> String {
-        let labels = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let req = CreateRequest {
-            name: Some(name.into()),
-            config: ContainerConfig {
-                image: "busybox".into(),
-                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                labels: Some(labels),
-                ..Default::default()
-            },
-            host_config,
-        };
-        self.engine.create(req).unwrap().id
-    }
-
-    fn run(&self, name: &str, cmd: &[&str], host_config: HostConfig) -> String {
-        let id = self.create(name, cmd, host_config, &[]);
-        self.engine.start(&id, StartOptions::default()).unwrap();
-        id
-    }
-
-    /// A file of the container's cgroup in v1 hierarchy `controller`.
-    fn cgroup_file(&self, controller: &str, id: &str, file: &str) -> String {
-        let p = format!("/sys/fs/cgroup/{controller}{}/{id}/{file}", self.cgroup_parent);
-        std::fs::read_to_string(&p)
-            .unwrap_or_else(|e| panic!("{p}: {e}"))
-            .trim()
-            .to_string()
-    }
-
-    fn leftover_cgroups(&self) -> Vec<PathBuf> {
-        HIERARCHIES
-            .iter()
-            .map(|h| Path::new("/sys/fs/cgroup").join(h).join(&self.cgroup_parent[1..]))
-            .filter_map(|dir| std::fs::read_dir(dir).ok())
-            .flat_map(|entries| entries.flatten().filter(|e| e.path().is_dir()).map(|e| e.path()))
-            .collect()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for c in self.engine.list(true).unwrap_or_default() {
-            let _ = self.engine.remove(&c.id, true);
-        }
-        let cgroups = self.leftover_cgroups();
-        for h in HIERARCHIES {
-            let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(h).join(&self.cgroup_parent[1..]));
-        }
-        let dir = self.dir.path().to_string_lossy().into_owned();
-        let mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains(&dir))
-            .map(String::from)
-            .collect();
-        if !std::thread::panicking() {
-            assert!(cgroups.is_empty(), "cgroups left behind: {cgroups:?}");
-            assert!(mounts.is_empty(), "mounts left behind: {mounts:?}");
-        }
-    }
-}
 
 /// docker stats' CPU %: the container's share of the host's CPU time between two samples, times the CPUs.
 fn cpu_percent(previous: &StatsSample, now: &StatsSample) -> f64 {
@@ -152,7 +27,7 @@ fn cpu_percent(previous: &StatsSample, now: &StatsSample) -> f64 {
 
 #[test]
 fn stats_of_a_busy_container_and_of_a_stopped_one() {
-    let env = Env::new();
+    let env = Env::new(DriverChoice::Auto);
     let hc = HostConfig {
         memory: 64 << 20,
         ..Default::default()
@@ -220,7 +95,7 @@ fn stats_of_a_busy_container_and_of_a_stopped_one() {
 
 #[test]
 fn update_reaches_the_running_containers_cgroup_and_record() {
-    let env = Env::new();
+    let env = Env::new(DriverChoice::Auto);
     let hc = HostConfig {
         memory: 64 << 20,
         cpu_shares: 512,
@@ -315,8 +190,8 @@ fn update_reaches_the_running_containers_cgroup_and_record() {
 
 #[test]
 fn prune_removes_only_containers_that_do_not_run() {
-    let env = Env::new();
-    let created = env.create("fresh", &["true"], HostConfig::default(), &[("keep", "yes")]);
+    let env = Env::new(DriverChoice::Auto);
+    let created = env.create_labelled("fresh", &["true"], HostConfig::default(), &[("keep", "yes")]);
     let exited = env.run(
         "writer",
         &["sh", "-c", "echo hello > /greeting"],

@@ -10,10 +10,10 @@ use std::time::Duration;
 use berth_image::DriverChoice;
 use tar::EntryType;
 
-use super::testkit::{Entry, Env, Tar, entries};
 use super::*;
 use crate::model::HostConfig;
 use crate::ops::start::StartOptions;
+use crate::testkit::{Entry, Env, Tar, entries};
 
 fn put(env: &Env, c: &str, path: &str, tar: &[u8]) -> Result<()> {
     env.engine
@@ -34,7 +34,7 @@ fn content(env: &Env, c: &str, path: &str) -> Vec<u8> {
 fn cp_round_trips_on_created_and_running_containers() {
     let env = Env::new(DriverChoice::Overlay);
     env.create("created", &["sleep", "1000"], HostConfig::default());
-    let running = env.run("running", &["sleep", "1000"]);
+    let running = env.run("running", &["sleep", "1000"], HostConfig::default());
     let tar = Tar::default()
         .dir("d/")
         .file("d/f", b"hello")
@@ -165,7 +165,7 @@ fn hostile_archives_never_write_outside() {
     std::fs::create_dir(&outside).unwrap();
     let host = outside.to_str().unwrap().to_string();
     env.create("stopped", &["sleep", "1000"], HostConfig::default());
-    env.run("running", &["sleep", "1000"]);
+    env.run("running", &["sleep", "1000"], HostConfig::default());
     let listing = || {
         let mut names: Vec<String> = std::fs::read_dir(env.dir.path())
             .unwrap()

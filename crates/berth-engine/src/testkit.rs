@@ -1,9 +1,10 @@
-//! Test support for `cp`, `export` and `diff` on real containers: a private engine (data root, exec root, cgroup
-//! parent) with a busybox image made from the host's busybox-static, everything removed and checked on drop. The
-//! containers' shims are run by this test binary itself through `stats::live_tests::__shim`.
+//! Test support for the engine's root tests on real containers: [`Env`], a private engine (data root, exec root,
+//! cgroup parent) with a busybox image made from the host's busybox-static, whose containers, cgroups, mounts and
+//! directories are removed and checked on drop; [`__shim`], which lets this test binary serve as the containers'
+//! shim; and [`Tar`] and [`entries`] to write and read the archives of `cp`, `export` and `diff` tests.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_image::config::ContainerConfig;
 use berth_image::{DriverChoice, ImportOptions};
@@ -15,11 +16,28 @@ use crate::ops::create::CreateRequest;
 use crate::ops::start::StartOptions;
 use crate::paths::Paths;
 
+/// The shim of every container a test starts. The engine starts a shim by re-executing its own binary as
+/// `/proc/self/exe __shim <data-root> <exec-root> <id> <launch JSON>`; in a unit test that binary is this test
+/// harness, which reads every free argument as a test name filter and runs the tests whose full name contains any
+/// of them. Only this test's name (`testkit::__shim`) contains `__shim`, so the re-executed harness runs it alone,
+/// and it hands the arguments to the shim's entry point and exits with its code. In an ordinary run (`args[1]` is
+/// not `__shim`) it does nothing. It must stay a `#[test]` named `__shim`, and no other test's name may contain
+/// `__shim`. A start with attached clients adds `--attach N`, an option the harness rejects, so unit tests start
+/// containers detached only.
+#[test]
+fn __shim() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(crate::shim::COMMAND) {
+        std::process::exit(crate::shim::main(&args[2..]));
+    }
+}
+
+/// Every cgroup hierarchy of the host (v1 controllers, systemd's named one, the unified one) an engine may use.
 const HIERARCHIES: [&str; 10] = [
     "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified",
 ];
 
-/// A private engine with busybox:latest imported.
+/// A private engine with busybox:latest imported, in a temporary directory whose name is also its cgroup parent.
 pub(crate) struct Env {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) engine: Engine,
@@ -28,7 +46,10 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) fn new(driver: DriverChoice) -> Env {
-        let dir = tempfile::Builder::new().prefix("berth-cp-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("berth-engine-")
+            .tempdir()
+            .unwrap();
         let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
         let cgroup_parent = format!("/{name}");
         let engine = Engine::open(EngineOptions {
@@ -61,11 +82,27 @@ impl Env {
 
     /// Creates a busybox container running `cmd`.
     pub(crate) fn create(&self, name: &str, cmd: &[&str], host_config: HostConfig) -> String {
+        self.create_labelled(name, cmd, host_config, &[])
+    }
+
+    /// Creates a busybox container running `cmd`, with `labels`.
+    pub(crate) fn create_labelled(
+        &self,
+        name: &str,
+        cmd: &[&str],
+        host_config: HostConfig,
+        labels: &[(&str, &str)],
+    ) -> String {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let req = CreateRequest {
             name: Some(name.into()),
             config: ContainerConfig {
                 image: "busybox".into(),
                 cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                labels: Some(labels),
                 ..Default::default()
             },
             host_config,
@@ -74,13 +111,22 @@ impl Env {
     }
 
     /// Creates and starts a busybox container running `cmd`.
-    pub(crate) fn run(&self, name: &str, cmd: &[&str]) -> String {
-        let id = self.create(name, cmd, HostConfig::default());
+    pub(crate) fn run(&self, name: &str, cmd: &[&str], host_config: HostConfig) -> String {
+        let id = self.create(name, cmd, host_config);
         self.engine.start(&id, StartOptions::default()).unwrap();
         id
     }
 
-    fn leftover_cgroups(&self) -> Vec<std::path::PathBuf> {
+    /// The trimmed content of a file of the container's cgroup in v1 hierarchy `controller`.
+    pub(crate) fn cgroup_file(&self, controller: &str, id: &str, file: &str) -> String {
+        let p = format!("/sys/fs/cgroup/{controller}{}/{id}/{file}", self.cgroup_parent);
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{p}: {e}"))
+            .trim()
+            .to_string()
+    }
+
+    fn leftover_cgroups(&self) -> Vec<PathBuf> {
         HIERARCHIES
             .iter()
             .map(|h| Path::new("/sys/fs/cgroup").join(h).join(&self.cgroup_parent[1..]))
