@@ -3,7 +3,8 @@
 # Idempotent: packages already present are not reinstalled; `apt-get update` runs only when something is missing.
 set -euo pipefail
 
-PACKAGES=(busybox-static gcc make pkg-config ca-certificates iproute2 procps)
+# bsdutils gives `script`: a terminal for the interactive docker CLI tests.
+PACKAGES=(busybox-static gcc make pkg-config ca-certificates iproute2 procps bsdutils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -16,4 +17,19 @@ if ((${#missing[@]})); then
 fi
 if ! command -v cargo-nextest >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
+fi
+# The stock docker CLI is the compatibility oracle of the daemon tests. This machine kind ships a 28.x client; where
+# it is missing, Debian's docker.io provides one — installed with service starts denied, so no dockerd (and no
+# docker0 bridge on 172.17.0.0/16) comes up.
+if ! command -v docker >/dev/null 2>&1; then
+    echo "installing: docker.io (for the docker CLI)" >&2
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+fi
+# The Docker SDK for Python, for the SDK compatibility test.
+if ! python3 -c 'import docker' >/dev/null 2>&1; then
+    python3 -m pip install --quiet 'docker>=7,<8'
 fi

@@ -159,6 +159,8 @@ pub async fn create(State(d): State<Shared>, RawQuery(q): RawQuery, body: Body) 
         req.host_config.log_config.kind = "json-file".into();
     }
     blocking(&d, move |d| {
+        // A start usually follows: get cgroup v1's attach grace period going now (see `Engine::warm_up_start`).
+        d.engine.warm_up_start();
         let created = d.engine.create(req)?;
         if let Ok(c) = d.engine.inspect(&created.id) {
             d.container_event(&c, "create", &[]);
