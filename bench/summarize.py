@@ -1,32 +1,93 @@
 #!/usr/bin/env python3
-"""Turn the raw measurements of bench/run.sh into markdown tables.
+"""Turn the raw measurements of bench/run.sh and bench/daemon.sh into markdown tables.
 
 Reads RESULTS_DIR/<case>.<engine>.<kind>, where kind is
   json  hyperfine --export-json output (times in seconds),
-  times one duration in seconds per line (the timed batches of case d),
-  kib   one peak RSS in KiB per line (/usr/bin/time -f %M),
-and prints a summary table (medians and the berth/docker ratio) followed by
-a detail table (n, mean, stddev, min, max). An engine that was benchmarked
-but has no file for a case is shown as "failed".
+  times one duration in seconds per line (the timed batches),
+  kib   one memory figure in KiB per line (peak RSS, VmRSS, smaps_rollup),
+  na    why the case could not be measured for that engine (one line),
+and prints a summary table (medians, the berth/docker ratio and, where the
+set has targets, the target and whether it is met) followed by a detail
+table (n, mean, stddev, min, max). An engine that was benchmarked but has
+no file for a case is shown as "failed"; a case an engine has no part in
+shows "-".
 
-usage: summarize.py RESULTS_DIR ENGINE...   (engines that were benchmarked)
+usage: summarize.py [--set issue2|issue3] [--many N] RESULTS_DIR ENGINE...   (engines that were benchmarked)
 """
 import json
 import statistics
 import sys
 from pathlib import Path
 
-# (case id, label, unit); the order is the order of the tables.
-CASES = [
-    ("run_rm", "a. `run --rm --network none busybox true`", "s"),
-    ("create", "b. `create busybox true`", "s"),
-    ("ps", "c. `ps` with 20 stopped containers", "s"),
-    ("ps_a", "c. `ps -a` with 20 stopped containers", "s"),
-    ("batch_run", "d. 20 concurrent `run -d --network none busybox sleep 1000`", "s"),
-    ("batch_rm", "d. `rm -f` of those 20", "s"),
-    ("rss_run_rm", "peak RSS of the CLI process, case a", "kib"),
-]
-ENGINES = ["berth", "docker"]
+
+class Case:
+    """One row: its file name, label, unit ("s" or "kib"), the engines of its
+    berth and docker columns (None: not applicable) and an optional target,
+    ("ratio", x) for berth/docker <= x or ("berth", x) for berth's median <= x
+    (in the case's unit)."""
+
+    def __init__(self, case, label, unit, berth="berth", docker="docker", target=None):
+        self.case, self.label, self.unit = case, label, unit
+        self.berth, self.docker, self.target = berth, docker, target
+
+
+MIB = 1024  # KiB; memory targets are in MiB
+
+SETS = {
+    "issue2": [
+        Case("run_rm", "a. `run --rm --network none busybox true`", "s"),
+        Case("create", "b. `create busybox true`", "s"),
+        Case("ps", "c. `ps` with 20 stopped containers", "s"),
+        Case("ps_a", "c. `ps -a` with 20 stopped containers", "s"),
+        Case("batch_run", "d. 20 concurrent `run -d --network none busybox sleep 1000`", "s"),
+        Case("batch_rm", "d. `rm -f` of those 20", "s"),
+        Case("rss_run_rm", "peak RSS of the CLI process, case a", "kib"),
+    ],
+    "issue3": [
+        Case("version", "0. docker CLI `version` (CLI start-up, `_ping`, `GET /version`)", "s"),
+        Case("run_rm", "1. docker CLI `run --rm --network none busybox true`", "s", target=("ratio", 0.15)),
+        Case(
+            "client_run_rm",
+            "2. `berth -H` client vs docker CLI, `run --rm --network none busybox true`",
+            "s",
+            berth="berth-client",
+            target=("ratio", 0.07),
+        ),
+        Case("ps", "3. docker CLI `ps`, {many} running containers", "s"),
+        Case("ps_a", "3. docker CLI `ps -a`, {many} running containers", "s"),
+        Case("daemon_rss_fresh", "4. daemon RSS, fresh, busybox imported, no containers", "kib"),
+        Case(
+            "daemon_rss",
+            "4. daemon idle RSS with {many} running containers (docker: dockerd + containerd)",
+            "kib",
+            target=("berth", 15 * MIB),
+        ),
+        Case("daemon_rss_dockerd", "4. … dockerd alone", "kib", berth=None),
+        Case("daemon_rss_containerd", "4. … containerd alone", "kib", berth=None),
+        Case(
+            "daemon_rss_adopted",
+            "4. berth daemon restarted, idle RSS after adopting the {many}",
+            "kib",
+            docker=None,
+            target=("berth", 15 * MIB),
+        ),
+        Case(
+            "shim_rss",
+            "5. per-container helper RSS (berth `__shim` / containerd-shim-runc-v2)",
+            "kib",
+            target=("berth", 1 * MIB),
+        ),
+        Case("shim_pss", "5. per-container helper PSS", "kib"),
+        Case(
+            "shim_private_dirty",
+            "5. per-container helper Private_Dirty",
+            "kib",
+            target=("berth", 1 * MIB),
+        ),
+        Case("batch_run", "6. docker CLI, 20 concurrent `run -d --network none busybox sleep 1000`", "s"),
+        Case("batch_rm", "6. docker CLI `rm -f` of those 20", "s"),
+    ],
+}
 
 
 def load(results: Path, case: str, engine: str):
@@ -42,6 +103,12 @@ def load(results: Path, case: str, engine: str):
     return None
 
 
+def reason(results: Path, case: str, engine: str):
+    """Why a case was not measured for an engine, if the script said so."""
+    f = results / f"{case}.{engine}.na"
+    return f.read_text().strip() if f.exists() else None
+
+
 def fmt(value: float, unit: str) -> str:
     if unit == "kib":
         return f"{value / 1024:.1f} MiB"
@@ -50,38 +117,74 @@ def fmt(value: float, unit: str) -> str:
     return f"{value * 1000:.1f} ms"
 
 
+def fmt_target(c: Case) -> str:
+    kind, x = c.target
+    if kind == "ratio":
+        return f"ratio ≤ {x}"
+    return f"berth ≤ {x / MIB:.0f} MiB" if c.unit == "kib" else f"berth ≤ {fmt(x, c.unit)}"
+
+
+def met(c: Case, berth, ratio) -> str:
+    kind, x = c.target
+    value = ratio if kind == "ratio" else (statistics.median(berth) if berth else None)
+    if value is None:
+        return "?"
+    return "yes" if value <= x else "no"
+
+
 def main() -> int:
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    name, many = "issue2", "100"
+    while len(args) > 1 and args[0] in ("--set", "--many"):
+        if args[0] == "--set":
+            name = args[1]
+        else:
+            many = args[1]
+        args = args[2:]
+    if not args or name not in SETS:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    results = Path(sys.argv[1])
-    ran = set(sys.argv[2:])
+    results = Path(args[0])
+    ran = set(args[1:])
+    cases = SETS[name]
+    targets = any(c.target for c in cases)
 
-    def cell(samples, engine, unit):
+    def cell(c: Case, engine, samples):
+        if engine is None:
+            return "-"
         if samples:
-            return fmt(statistics.median(samples), unit)
+            return fmt(statistics.median(samples), c.unit)
+        why = reason(results, c.case, engine)
+        if why:
+            return f"n/a ({why})"
         return "failed" if engine in ran else "n/a"
 
-    summary = ["| case | berth median | docker median | ratio berth/docker |", "|---|---|---|---|"]
+    head = "| case | berth median | docker median | ratio berth/docker |"
+    rule = "|---|---|---|---|"
+    if targets:
+        head, rule = head + " target | met |", rule + "---|---|"
+    summary = [head, rule]
     detail = ["| case | engine | n | median | mean ± sd | min | max |", "|---|---|---|---|---|---|---|"]
-    for case, label, unit in CASES:
-        samples = {e: load(results, case, e) for e in ENGINES}
-        ratio = "n/a"
-        if samples["berth"] and samples["docker"]:
-            ratio = f"{statistics.median(samples['berth']) / statistics.median(samples['docker']):.3f}"
-        summary.append(
-            f"| {label} | {cell(samples['berth'], 'berth', unit)} "
-            f"| {cell(samples['docker'], 'docker', unit)} | {ratio} |"
-        )
-        for engine in ENGINES:
-            s = samples[engine]
+    for c in cases:
+        berth = load(results, c.case, c.berth) if c.berth else None
+        docker = load(results, c.case, c.docker) if c.docker else None
+        ratio = None
+        if berth and docker:
+            ratio = statistics.median(berth) / statistics.median(docker)
+        label = c.label.format(many=many)
+        row = f"| {label} | {cell(c, c.berth, berth)} | {cell(c, c.docker, docker)} "
+        row += f"| {'n/a' if ratio is None else f'{ratio:.3f}'} |"
+        if targets:
+            row += f" {fmt_target(c)} | {met(c, berth, ratio)} |" if c.target else " | |"
+        summary.append(row)
+        for engine, s in ((c.berth, berth), (c.docker, docker)):
             if not s:
                 continue
             sd = statistics.stdev(s) if len(s) > 1 else 0.0
             detail.append(
-                f"| {label} | {engine} | {len(s)} | {fmt(statistics.median(s), unit)} "
-                f"| {fmt(statistics.mean(s), unit)} ± {fmt(sd, unit)} "
-                f"| {fmt(min(s), unit)} | {fmt(max(s), unit)} |"
+                f"| {label} | {engine} | {len(s)} | {fmt(statistics.median(s), c.unit)} "
+                f"| {fmt(statistics.mean(s), c.unit)} ± {fmt(sd, c.unit)} "
+                f"| {fmt(min(s), c.unit)} | {fmt(max(s), c.unit)} |"
             )
     print("\n".join(summary))
     print()

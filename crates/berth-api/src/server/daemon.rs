@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 /// How long in-flight requests may take to finish after a stop signal (streams such as `events` never finish).
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// How often freed heap memory is handed back to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(10);
+
 /// The daemon's settings.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
@@ -74,9 +77,15 @@ pub fn run(opts: DaemonOptions) -> Result<()> {
     };
     let _lock = lock_data_root(&opts.engine.paths.data_root)?;
     let engine = Engine::open(opts.engine.clone())?;
+    // glibc gives each thread that allocates an arena of its own and keeps what they grew: the blocking pool's
+    // threads would leave the idle daemon several megabytes heavier after a burst. Two arenas and a periodic trim
+    // keep it small (measured: 19.9 MiB idle after a burst with the defaults).
+    // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("berth-daemon")
+        .thread_keep_alive(Duration::from_secs(5))
         .build()
         .map_err(|e| Error::internal(format!("start runtime: {e}")))?;
     let result = runtime.block_on(async {
@@ -87,6 +96,14 @@ pub fn run(opts: DaemonOptions) -> Result<()> {
         }
         let daemon = Arc::new(Daemon::new(engine));
         adopt(&daemon).await;
+        tokio::spawn(async {
+            let mut tick = tokio::time::interval(TRIM_EVERY);
+            loop {
+                tick.tick().await;
+                // SAFETY: malloc_trim only returns free heap memory to the system.
+                unsafe { libc::malloc_trim(0) };
+            }
+        });
         for a in &addresses {
             tracing::info!(address = %a, "API listening");
         }

@@ -10,19 +10,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// The busybox rootfs tarball, built once per test binary.
+/// The busybox rootfs tarball, built once and shared by every test process (nextest runs each test in its own): it
+/// lives in cargo's per-target temp dir and is replaced atomically when the script that makes it changes.
 fn busybox_tarball() -> &'static Path {
     static TARBALL: OnceLock<PathBuf> = OnceLock::new();
     TARBALL.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("berth-test-busybox-{}.tar.gz", std::process::id()));
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-rootfs.tar.gz");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if modified(&out).is_some_and(|t| Some(t) >= modified(&script)) {
+            return out;
+        }
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
         let status = Command::new("bash")
             .arg(script)
-            .arg(&out)
+            .arg(&tmp)
             .stdout(Stdio::null())
             .status()
             .unwrap();
         assert!(status.success(), "make-busybox-rootfs.sh failed");
+        std::fs::rename(&tmp, &out).unwrap();
         out
     })
 }
