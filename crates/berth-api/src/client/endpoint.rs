@@ -19,8 +19,18 @@ pub enum Conn {
 
 /// An API server in this process.
 pub struct InProcess {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
     api: Api,
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        // The command is over: its tasks (exit monitors and the like) need no orderly end, so do not wait for them.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// Where to connect.
@@ -39,7 +49,7 @@ impl Endpoint {
             .build()
             .map_err(|e| Error::internal(format!("start runtime: {e}")))?;
         Ok(Endpoint::InProcess(Box::new(InProcess {
-            runtime,
+            runtime: Some(runtime),
             api: Api::new(Arc::new(Daemon::new(engine))),
         })))
     }
@@ -63,12 +73,15 @@ impl Endpoint {
                 Ok(Conn::Tcp(s))
             }
             Endpoint::InProcess(ip) => {
+                let runtime = ip
+                    .runtime
+                    .as_ref()
+                    .ok_or_else(|| std::io::Error::other("the in-process server has stopped"))?;
                 let (ours, theirs) = UnixStream::pair()?;
                 theirs.set_nonblocking(true)?;
-                let _guard = ip.runtime.enter();
+                let _guard = runtime.enter();
                 let theirs = tokio::net::UnixStream::from_std(theirs)?;
-                ip.runtime
-                    .spawn(crate::server::daemon::serve_one(Box::new(theirs), ip.api.clone()));
+                runtime.spawn(crate::server::daemon::serve_one(Box::new(theirs), ip.api.clone()));
                 Ok(Conn::Unix(ours))
             }
         }
