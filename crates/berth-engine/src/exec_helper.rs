@@ -88,13 +88,17 @@ fn run(paths: Paths, id: &str, mut client: UnixStream) -> i32 {
     let _ = attach::write_frame(&mut client, Kind::Started, &attach::started_payload(spawned.pid));
     let mut pump = Pump::new(plumbing, None, vec![client.into()], None);
     pump.set_stdin_once();
+    // Only the pump runs from here on: free what the request holds before the pump trims the heap.
+    drop(request);
     pump.run(spawned.pidfd.as_fd());
     let code = reap(&spawned);
     pump.finish(code, false);
     0
 }
 
-/// Opens the engine and starts the process with the supervising side of its stdio.
+/// Opens the engine and starts the process with the supervising side of its stdio. Out of line, so that its large
+/// frame lies below the pump's and its stack pages are released with the rest of the setup's.
+#[inline(never)]
 fn start(paths: Paths, id: &str, request: &Request) -> Result<(Spawned, Pending)> {
     let engine = Engine::open(EngineOptions {
         paths,

@@ -11,6 +11,7 @@ pub mod launch;
 pub(crate) mod pump;
 pub(crate) mod stdio;
 mod supervise;
+pub(crate) mod trim;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;

@@ -2,7 +2,6 @@
 //! process's output to the json-file log (if any) and to attached clients, client input to the process's stdin,
 //! client resizes to the pty, and notices the process's exit through its pidfd.
 
-use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
@@ -10,12 +9,19 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, poll};
 
 use super::stdio::Plumbing;
+use super::trim::{self, Schedule};
 use crate::attach::{self, Decoder, Kind, hello};
 use crate::logs::{LogWriter, Stream};
 
 /// How long output may keep draining after the container's init has exited (its namespace is gone by then, so this
 /// only bounds the wait for a pipe someone outside still holds).
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// How often the drain after the exit looks at the clock.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+
+/// Most bytes taken from one source in one read.
+const READ_SIZE: usize = 32 * 1024;
 
 struct Client {
     stream: UnixStream,
@@ -38,6 +44,11 @@ pub struct Pump {
     listener: Option<UnixListener>,
     clients: Vec<Client>,
     log: Option<LogWriter>,
+    /// Room for one read, allocated at the first and then reused; kept off the stack (where it would be touched in
+    /// full on every call) so that only the bytes reads fill are ever touched.
+    buf: Vec<u8>,
+    /// When to give back the memory the work so far touched.
+    release: Schedule,
 }
 
 fn set_nonblocking(fd: &OwnedFd) {
@@ -78,6 +89,8 @@ impl Pump {
             listener,
             clients: Vec::new(),
             log,
+            buf: Vec::new(),
+            release: Schedule::new(Instant::now()),
         };
         for fd in first_clients {
             // The starter wrote each hello before the container started: take them now, so the container's very
@@ -149,10 +162,18 @@ impl Pump {
             for c in &self.clients {
                 fds.push(PollFd::new(&c.stream, PollFlags::IN));
             }
-            let timeout = exited_at.map(|_| rustix::event::Timespec {
-                tv_sec: 0,
-                tv_nsec: 100_000_000,
-            });
+            let mut timeout = exited_at.map(|_| DRAIN_POLL);
+            if let Some(at) = self.release.due().filter(|_| exited_at.is_none()) {
+                let now = Instant::now();
+                if now >= at {
+                    // About to wait: what the pump needs next faults back in as it runs.
+                    trim::release_idle_memory();
+                    self.release.released(now);
+                } else {
+                    timeout = Some(at - now);
+                }
+            }
+            let timeout = timeout.and_then(|t| rustix::event::Timespec::try_from(t).ok());
             if let Err(e) = poll(&mut fds, timeout.as_ref())
                 && e != rustix::io::Errno::INTR
             {
@@ -160,6 +181,9 @@ impl Pump {
             }
             let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
             drop(fds);
+            if ready.iter().any(|r| !r.is_empty()) {
+                self.release.active(Instant::now());
+            }
             if listener_slot.is_some_and(|s| !ready[s].is_empty()) {
                 self.accept();
             }
@@ -202,26 +226,29 @@ impl Pump {
         }
     }
 
+    /// The read buffer, emptied, taken out of `self` so it can be filled while `self` is borrowed again.
+    fn take_buf(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.reserve_exact(READ_SIZE);
+        buf
+    }
+
     fn read_output(&mut self, i: usize) {
-        let mut buf = [0u8; 32 * 1024];
         let stream = self.outputs[i].1;
-        loop {
-            let Some(fd) = &self.outputs[i].0 else { return };
-            match rustix::io::read(fd, &mut buf) {
-                Ok(0) => {
-                    self.outputs[i].0 = None;
-                    return;
-                }
-                Ok(n) => self.emit(stream, &buf[..n]),
-                Err(rustix::io::Errno::AGAIN) => return,
+        let mut buf = self.take_buf();
+        while let Some(fd) = &self.outputs[i].0 {
+            buf.clear();
+            match rustix::io::read(fd, rustix::buffer::spare_capacity(&mut buf)) {
+                Ok(0) => self.outputs[i].0 = None,
+                Ok(_) => self.emit(stream, &buf),
+                Err(rustix::io::Errno::AGAIN) => break,
                 Err(rustix::io::Errno::INTR) => continue,
                 // EIO: every pty slave is closed.
-                Err(_) => {
-                    self.outputs[i].0 = None;
-                    return;
-                }
+                Err(_) => self.outputs[i].0 = None,
             }
         }
+        self.buf = buf;
     }
 
     fn emit(&mut self, stream: Stream, data: &[u8]) {
@@ -241,13 +268,23 @@ impl Pump {
 
     /// Handles input from client `i`; false when the client is gone.
     fn read_client(&mut self, i: usize) -> bool {
-        let mut buf = [0u8; 16 * 1024];
-        match self.clients[i].stream.read(&mut buf) {
-            Ok(0) => return false,
-            Ok(n) => self.clients[i].decoder.push(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => return true,
-            Err(_) => return false,
-        }
+        let mut buf = self.take_buf();
+        let alive = loop {
+            match rustix::io::read(&self.clients[i].stream, rustix::buffer::spare_capacity(&mut buf)) {
+                Ok(0) => break false,
+                Ok(_) => break self.decode_client(i, &buf),
+                Err(rustix::io::Errno::AGAIN) => break true,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => break false,
+            }
+        };
+        self.buf = buf;
+        alive
+    }
+
+    /// Feeds `data` from client `i` to its decoder and handles the frames completed; false on a protocol error.
+    fn decode_client(&mut self, i: usize, data: &[u8]) -> bool {
+        self.clients[i].decoder.push(data);
         loop {
             match self.clients[i].decoder.next_frame() {
                 Ok(Some((kind, payload))) => self.handle_frame(i, kind, payload),

@@ -5,11 +5,14 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
 
-use berth_runtime::{RootfsSource, SpawnRequest};
+use berth_runtime::{RootfsSource, SpawnRequest, Spawned};
 use oci_spec::runtime::Spec;
 
 use super::pump::Pump;
+use super::stdio::Plumbing;
 use super::{Launch, StartStatus, stdio};
 use crate::logs::LogWriter;
 use crate::model::Status;
@@ -29,6 +32,16 @@ fn load_spec(paths: &Paths, id: &str) -> Result<Spec, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("parse {}: {e}", path.display()))
 }
 
+/// A container [`start`] got running: what supervising it needs.
+struct Running {
+    spawned: Spawned,
+    plumbing: Plumbing,
+    listener: UnixListener,
+    sock_path: PathBuf,
+    /// The container's cgroup, released at its exit.
+    cgroup_path: Option<PathBuf>,
+}
+
 /// Supervises container `id` from start to exit; returns the shim's exit code.
 pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: Vec<OwnedFd>) -> i32 {
     let store = match ContainerStore::open(paths) {
@@ -44,84 +57,35 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
             return 125;
         }
     };
-    let fail = |status: OwnedFd, code: i32, msg: String| {
-        let _ = store.update(id, |c| {
-            c.state.error = msg.clone();
-            c.state.exit_code = code;
-            Ok(())
-        });
-        if launch.auto_remove
-            && let Some(r) = crate::ops::remove::retire(paths, &store, id)
-        {
-            r.delete();
-        }
-        report(
-            status,
-            &StartStatus {
-                pid: 0,
-                error: Some((code, msg)),
-            },
-        );
-        code
-    };
-    let spec = match load_spec(paths, id) {
-        Ok(s) => s,
-        Err(e) => return fail(status, 125, e),
-    };
-    let sock_path = paths.attach_socket(id);
-    let _ = std::fs::remove_file(&sock_path);
-    let listener = match crate::attach::listen(&sock_path) {
-        Ok(l) => l,
-        Err(e) => return fail(status, 125, format!("listen on {}: {e}", sock_path.display())),
-    };
-    let (io, pending) = match stdio::prepare(launch.tty, launch.open_stdin, launch.console_size) {
-        Ok(p) => p,
-        Err(e) => return fail(status, 125, format!("set up container stdio: {e}")),
-    };
-    let rootfs = match (&launch.upper, &launch.work) {
-        (Some(upper), Some(work)) => RootfsSource::Overlay {
-            lower: launch.lower.clone(),
-            upper: upper.clone(),
-            work: work.clone(),
-        },
-        _ => RootfsSource::Ready,
-    };
-    let seccomp_cache = paths.seccomp_cache();
-    let spawned = berth_runtime::spawn(SpawnRequest {
-        spec: &spec,
-        io,
-        rootfs,
-        init: launch.init,
-        seccomp_cache: &seccomp_cache,
-    });
-    let mut spawned = match spawned {
-        Ok(s) => s,
-        Err(e) => return fail(status, e.exit_code(), e.to_string()),
-    };
-    let plumbing = match pending.complete(&mut spawned) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
-            return fail(status, 125, format!("set up container terminal: {e}"));
+    let Running {
+        spawned,
+        plumbing,
+        listener,
+        sock_path,
+        cgroup_path,
+    } = match start(paths, &store, id, launch) {
+        Ok(r) => r,
+        Err((code, msg)) => {
+            let _ = store.update(id, |c| {
+                c.state.error = msg.clone();
+                c.state.exit_code = code;
+                Ok(())
+            });
+            if launch.auto_remove
+                && let Some(r) = crate::ops::remove::retire(paths, &store, id)
+            {
+                r.delete();
+            }
+            report(
+                status,
+                &StartStatus {
+                    pid: 0,
+                    error: Some((code, msg)),
+                },
+            );
+            return code;
         }
     };
-    let shim_pid = std::process::id() as i32;
-    let recorded = store.update(id, |c| {
-        c.state.status = Status::Running;
-        c.state.running = true;
-        c.state.paused = false;
-        c.state.oom_killed = false;
-        c.state.pid = spawned.pid;
-        c.state.exit_code = 0;
-        c.state.error.clear();
-        c.state.started_at = timefmt::now();
-        c.state.shim_pid = shim_pid;
-        Ok(())
-    });
-    if let Err(e) = recorded {
-        let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
-        return fail(status, 125, e.to_string());
-    }
     report(
         status,
         &StartStatus {
@@ -134,7 +98,7 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
     let mut pump = Pump::new(plumbing, Some(listener), clients, log);
     pump.run(spawned.pidfd.as_fd());
 
-    let (code, oom_killed) = exit_status(&spawned.pidfd, &spec);
+    let (code, oom_killed) = exit_status(&spawned.pidfd, cgroup_path.as_deref());
     let reap = || {
         let _ = rustix::process::waitid(
             rustix::process::WaitId::PidFd(spawned.pidfd.as_fd()),
@@ -170,9 +134,75 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
     0
 }
 
+/// Starts the container and records it running; on failure, the exit code and message to report (the container
+/// killed if it had started). Out of line, so that its large frame (the spec, the runtime's request) lies below the
+/// supervising loop's and its stack pages are released with the rest of the setup's.
+#[inline(never)]
+fn start(paths: &Paths, store: &ContainerStore, id: &str, launch: &Launch) -> Result<Running, (i32, String)> {
+    let spec = load_spec(paths, id).map_err(|e| (125, e))?;
+    let sock_path = paths.attach_socket(id);
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = crate::attach::listen(&sock_path)
+        .map_err(|e| (125, format!("listen on {}: {e}", sock_path.display())))?;
+    let (io, pending) = stdio::prepare(launch.tty, launch.open_stdin, launch.console_size)
+        .map_err(|e| (125, format!("set up container stdio: {e}")))?;
+    let rootfs = match (&launch.upper, &launch.work) {
+        (Some(upper), Some(work)) => RootfsSource::Overlay {
+            lower: launch.lower.clone(),
+            upper: upper.clone(),
+            work: work.clone(),
+        },
+        _ => RootfsSource::Ready,
+    };
+    let seccomp_cache = paths.seccomp_cache();
+    let mut spawned = berth_runtime::spawn(SpawnRequest {
+        spec: &spec,
+        io,
+        rootfs,
+        init: launch.init,
+        seccomp_cache: &seccomp_cache,
+    })
+    .map_err(|e| (e.exit_code(), e.to_string()))?;
+    let kill = |spawned: &Spawned| {
+        let _ = rustix::process::pidfd_send_signal(&spawned.pidfd, rustix::process::Signal::KILL);
+    };
+    let plumbing = match pending.complete(&mut spawned) {
+        Ok(p) => p,
+        Err(e) => {
+            kill(&spawned);
+            return Err((125, format!("set up container terminal: {e}")));
+        }
+    };
+    let shim_pid = std::process::id() as i32;
+    let recorded = store.update(id, |c| {
+        c.state.status = Status::Running;
+        c.state.running = true;
+        c.state.paused = false;
+        c.state.oom_killed = false;
+        c.state.pid = spawned.pid;
+        c.state.exit_code = 0;
+        c.state.error.clear();
+        c.state.started_at = timefmt::now();
+        c.state.shim_pid = shim_pid;
+        Ok(())
+    });
+    if let Err(e) = recorded {
+        kill(&spawned);
+        return Err((125, e.to_string()));
+    }
+    let cgroup_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    Ok(Running {
+        spawned,
+        plumbing,
+        listener,
+        sock_path,
+        cgroup_path,
+    })
+}
+
 /// The container's exit code (128 + signal when killed) and whether the kernel's OOM killer struck its cgroup; the
-/// cgroup is removed. The process is left unreaped so its pid cannot be reused before the exit is recorded.
-fn exit_status(pidfd: &OwnedFd, spec: &Spec) -> (i32, bool) {
+/// cgroup (at `cgroup_path`) is removed. The process is left unreaped so its pid cannot be reused before the exit is recorded.
+fn exit_status(pidfd: &OwnedFd, cgroup_path: Option<&Path>) -> (i32, bool) {
     let status = rustix::process::waitid(
         rustix::process::WaitId::PidFd(pidfd.as_fd()),
         rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOWAIT,
@@ -186,7 +216,6 @@ fn exit_status(pidfd: &OwnedFd, spec: &Spec) -> (i32, bool) {
         _ => 255,
     };
     let mut oom_killed = false;
-    let cgroup_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
     if let Some(path) = cgroup_path
         && let Ok(h) = berth_runtime::cgroups::Hierarchy::detect()
         && let Ok(cg) = h.open(&path.to_string_lossy())
