@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// How often freed heap memory is handed back to the system.
-const TRIM_EVERY: Duration = Duration::from_secs(10);
+const TRIM_EVERY: Duration = Duration::from_secs(2);
 
 /// The daemon's settings.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ pub fn run(opts: DaemonOptions) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("berth-daemon")
-        .thread_keep_alive(Duration::from_secs(5))
+        .thread_keep_alive(Duration::from_secs(2))
         .build()
         .map_err(|e| Error::internal(format!("start runtime: {e}")))?;
     let result = runtime.block_on(async {
