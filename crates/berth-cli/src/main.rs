@@ -71,15 +71,20 @@ fn engine_options(g: &GlobalOpts) -> Result<EngineOptions, Failure> {
 }
 
 /// The API client for this invocation: the daemon at `-H`/`BERTH_HOST` (which must answer), else the daemon on the
-/// exec root's default socket when one answers there, else an API server over the engine in this process.
-fn client(g: &GlobalOpts) -> Result<Client, Failure> {
+/// exec root's default socket when one answers there, else an API server over the engine in this process (`starts`:
+/// the command will start a container, so the engine gets cgroup v1's attach wait going at once).
+fn client(g: &GlobalOpts, starts: bool) -> Result<Client, Failure> {
     let endpoint = match g.host.as_slice() {
         [] => {
             let socket = berth_api::server::daemon::default_socket(std::path::Path::new(&g.exec_root));
             if berth_engine::attach::connect(&socket).is_ok() {
                 Endpoint::Unix(socket)
             } else {
-                Endpoint::in_process(Engine::open(engine_options(g)?)?)?
+                let engine = Engine::open(engine_options(g)?)?;
+                if starts {
+                    engine.warm_up_start();
+                }
+                Endpoint::in_process(engine)?
             }
         }
         [host] => {
@@ -118,7 +123,8 @@ fn dispatch(cli: Cli) -> CmdResult {
     if attached {
         relay::block_signals()?;
     }
-    let e = client(&cli.global)?;
+    let starts = matches!(cli.command, Command::Run(_) | Command::Start(_));
+    let e = client(&cli.global, starts)?;
     match cli.command {
         Command::Run(a) => run::run(&e, a),
         Command::Create(a) => create::run(&e, a),

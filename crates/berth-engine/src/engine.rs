@@ -1,5 +1,8 @@
 //! The engine handle: the two roots, the image store and the container store, opened once per process.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use berth_image::{DriverChoice, ImageStore};
 
 use crate::error::Result;
@@ -20,7 +23,14 @@ pub struct Engine {
     pub(crate) opts: EngineOptions,
     pub(crate) images: ImageStore,
     pub(crate) containers: ContainerStore,
+    opened: Instant,
+    /// When the last attach prime began (nanoseconds after `opened`, plus one; 0: never).
+    last_prime: AtomicU64,
 }
+
+/// A prime begun this recently serves the next start too; a second one would only queue behind it and open a new
+/// grace period of its own.
+const PRIME_SHARED_FOR: Duration = Duration::from_millis(20);
 
 impl Engine {
     /// Opens the stores, creating the roots on first use.
@@ -31,13 +41,27 @@ impl Engine {
             opts,
             images,
             containers,
+            opened: Instant::now(),
+            last_prime: AtomicU64::new(0),
         })
     }
 
     /// Starts, on a background thread, the cgroup v1 attach wait a container start is about to need (see
-    /// [`berth_runtime::cgroups::prime_attach`]); call it as early as possible before `start`.
+    /// [`berth_runtime::cgroups::prime_attach`]); call it as early as possible before `start`. Calls close together
+    /// share one prime.
     pub fn warm_up_start(&self) {
-        std::thread::spawn(berth_runtime::cgroups::prime_attach);
+        let now = self.opened.elapsed().as_nanos() as u64 + 1;
+        let last = self.last_prime.load(Ordering::Relaxed);
+        if last != 0 && now - last < PRIME_SHARED_FOR.as_nanos() as u64 {
+            return;
+        }
+        if self
+            .last_prime
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            std::thread::spawn(berth_runtime::cgroups::prime_attach);
+        }
     }
 
     /// The image store.
