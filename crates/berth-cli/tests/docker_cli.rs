@@ -442,3 +442,24 @@ fn stats_update_and_prune() {
     assert_eq!(names, "busy");
     d.docker(&["rm", "-f", "busy"]).ok();
 }
+
+#[test]
+fn attach_to_a_running_container() {
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; echo one; echo two >&2; exit 6",
+    ])
+    .ok();
+    let r = d.docker(&["attach", "talker"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert_eq!(r.stdout, "one\n");
+    assert_eq!(r.stderr, "two\n");
+    d.docker(&["rm", "talker"]).ok();
+}
