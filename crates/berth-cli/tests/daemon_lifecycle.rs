@@ -124,3 +124,135 @@ fn non_loopback_tcp_needs_tls() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("TLS"), "{}", r.stderr);
 }
+
+/// Makes a CA, a server certificate for 127.0.0.1 and a client certificate in `dir` with openssl.
+fn make_certs(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=berth-test-ca",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for who in ["server", "client"] {
+        run(&[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                &format!("{who}-key.pem"),
+                "-out",
+                &format!("{who}.csr"),
+                "-subj",
+                &format!("/CN={who}"),
+            ],
+        ]
+        .concat());
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{who}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            &format!("{who}-cert.pem"),
+            "-days",
+            "1",
+            "-extfile",
+            &format!("{who}.ext"),
+        ]);
+    }
+}
+
+#[test]
+fn tcp_with_tls_client_verification() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    let p = |f: &str| certs.path().join(f).display().to_string();
+    let d = Daemon::start_with(&[
+        "-H",
+        &tcp,
+        "--tlsverify",
+        "--tlscacert",
+        &p("ca.pem"),
+        "--tlscert",
+        &p("server-cert.pem"),
+        "--tlskey",
+        &p("server-key.pem"),
+    ]);
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(["-H", &tcp])
+            .args(args)
+            .env("DOCKER_CONFIG", d.env.dir.path().join("docker-config"))
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let with_cert = [
+        "--tlsverify",
+        "--tlscacert",
+        &p("ca.pem"),
+        "--tlscert",
+        &p("client-cert.pem"),
+        "--tlskey",
+        &p("client-key.pem"),
+    ];
+    let (code, out, err) =
+        docker(&[&with_cert[..], &["run", "--rm", "busybox", "echo", "over-tls"]].concat());
+    assert_eq!((code, out.as_str()), (Some(0), "over-tls"), "{err}");
+    // Without a client certificate the handshake is refused.
+    let (code, _, _) = docker(&["--tlsverify", "--tlscacert", &p("ca.pem"), "version"]);
+    assert_ne!(code, Some(0));
+    // And plain HTTP gets nowhere.
+    let (code, _, _) = docker(&["version"]);
+    assert_ne!(code, Some(0));
+}

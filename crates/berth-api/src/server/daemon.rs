@@ -33,6 +33,8 @@ pub struct DaemonOptions {
     /// `-H` addresses; empty means the default socket, `<exec-root>/berth.sock`.
     pub hosts: Vec<String>,
     pub pidfile: Option<PathBuf>,
+    /// TLS for the TCP listeners.
+    pub tls: Option<super::tls::TlsOptions>,
 }
 
 /// The default socket of an exec root (`/run/berth/berth.sock` for the default one).
@@ -89,7 +91,10 @@ pub fn run(opts: DaemonOptions) -> Result<()> {
         .build()
         .map_err(|e| Error::internal(format!("start runtime: {e}")))?;
     let result = runtime.block_on(async {
-        let listeners = addresses.iter().map(listen::bind).collect::<Result<Vec<_>>>()?;
+        let listeners = addresses
+            .iter()
+            .map(|a| listen::bind(a, opts.tls.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
         if let Some(p) = &opts.pidfile {
             std::fs::write(p, format!("{}\n", std::process::id()))
                 .map_err(|e| Error::internal(format!("write pidfile {}: {e}", p.display())))?;
@@ -155,9 +160,19 @@ async fn serve(daemon: Shared, listeners: Vec<Listener>) {
                 tokio::select! {
                     _ = stop.changed() => return,
                     conn = accept(&listener) => match conn {
-                        Ok(io) => {
+                        Ok((io, tls)) => {
                             let (service, stop_rx, alive) = (service.clone(), stop_rx.clone(), alive_tx.clone());
                             tokio::spawn(async move {
+                                let io: Io = match tls {
+                                    None => io,
+                                    Some(acceptor) => match acceptor.accept(io).await {
+                                        Ok(tls) => Box::new(tls),
+                                        Err(e) => {
+                                            tracing::debug!(error = %e, "TLS handshake failed");
+                                            return;
+                                        }
+                                    },
+                                };
                                 serve_connection(io, service, stop_rx).await;
                                 drop(alive);
                             });
@@ -200,13 +215,15 @@ pub(crate) type Io = Box<dyn Connection>;
 pub(crate) trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
 
-async fn accept(listener: &Listener) -> std::io::Result<Io> {
+/// Accepts a connection, with the TLS acceptor it must pass first (the handshake runs in the connection's own task,
+/// so a slow client cannot hold up the listener).
+async fn accept(listener: &Listener) -> std::io::Result<(Io, Option<tokio_rustls::TlsAcceptor>)> {
     Ok(match listener {
-        Listener::Unix(l, _) => Box::new(l.accept().await?.0),
-        Listener::Tcp(l) => {
+        Listener::Unix(l, _) => (Box::new(l.accept().await?.0), None),
+        Listener::Tcp(l, tls) => {
             let (s, _) = l.accept().await?;
             let _ = s.set_nodelay(true);
-            Box::new(s)
+            (Box::new(s), tls.clone())
         }
     })
 }

@@ -63,7 +63,8 @@ pub fn parse(addr: &str) -> Result<Address> {
 /// A bound listener.
 pub enum Listener {
     Unix(tokio::net::UnixListener, PathBuf),
-    Tcp(tokio::net::TcpListener),
+    /// With the TLS acceptor its connections go through, if any.
+    Tcp(tokio::net::TcpListener, Option<tokio_rustls::TlsAcceptor>),
 }
 
 /// The group id of `berth`, if that group exists.
@@ -77,22 +78,23 @@ fn berth_gid() -> Option<u32> {
     })
 }
 
-/// Binds `addr` (call inside the runtime). TCP is refused on non-loopback addresses: serving the API there needs
-/// TLS with client verification, which this build does not offer.
-pub fn bind(addr: &Address) -> Result<Listener> {
+/// Binds `addr` (call inside the runtime). TCP on a non-loopback address needs TLS with client verification:
+/// anyone who reaches the API owns the host.
+pub fn bind(addr: &Address, tls: Option<&super::tls::TlsOptions>) -> Result<Listener> {
     match addr {
         Address::Tcp(sa) => {
-            if !sa.ip().is_loopback() {
+            if !sa.ip().is_loopback() && !tls.is_some_and(|t| t.verify) {
                 return Err(Error::bad_request(format!(
-                    "refusing to serve the API on non-loopback address tcp://{sa}: that needs TLS with client verification (--tlsverify), which this build of berth does not support; use a unix socket or a loopback address"
+                    "refusing to serve the API on non-loopback address tcp://{sa} without TLS client verification: add --tlsverify --tlscacert --tlscert --tlskey, or use a unix socket or a loopback address"
                 )));
             }
+            let acceptor = tls.map(super::tls::acceptor).transpose()?;
             let std = std::net::TcpListener::bind(sa)
                 .map_err(|e| Error::internal(format!("listen on tcp://{sa}: {e}")))?;
             std.set_nonblocking(true)
                 .map_err(|e| Error::internal(e.to_string()))?;
             let l = tokio::net::TcpListener::from_std(std).map_err(|e| Error::internal(e.to_string()))?;
-            Ok(Listener::Tcp(l))
+            Ok(Listener::Tcp(l, acceptor))
         }
         Address::Unix(path) => bind_unix(path),
     }
@@ -156,9 +158,11 @@ mod tests {
 
     #[tokio::test]
     async fn non_loopback_tcp_is_refused() {
-        let e = bind(&Address::Tcp("0.0.0.0:0".parse().unwrap())).err().unwrap();
+        let e = bind(&Address::Tcp("0.0.0.0:0".parse().unwrap()), None)
+            .err()
+            .unwrap();
         assert!(e.message.contains("TLS"), "{}", e.message);
-        assert!(bind(&Address::Tcp("127.0.0.1:0".parse().unwrap())).is_ok());
+        assert!(bind(&Address::Tcp("127.0.0.1:0".parse().unwrap()), None).is_ok());
     }
 
     #[tokio::test]
@@ -166,8 +170,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.sock");
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-        let live = bind(&Address::Unix(path.clone())).unwrap();
-        let e = bind(&Address::Unix(path.clone())).err().unwrap();
+        let live = bind(&Address::Unix(path.clone()), None).unwrap();
+        let e = bind(&Address::Unix(path.clone()), None).err().unwrap();
         assert_eq!(e.status, 409);
         drop(live);
     }

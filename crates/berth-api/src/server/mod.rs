@@ -18,6 +18,7 @@ mod slots;
 mod stats;
 mod streams;
 mod system;
+pub mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

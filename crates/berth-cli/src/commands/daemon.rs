@@ -1,6 +1,7 @@
 //! `berth daemon`: serve the Docker Engine API on the `-H` addresses (default `<exec-root>/berth.sock`).
 
 use berth_api::server::daemon::{self, DaemonOptions};
+use berth_api::server::tls::TlsOptions;
 use berth_engine::EngineOptions;
 use clap::Args;
 
@@ -14,6 +15,39 @@ pub struct DaemonArgs {
     /// Enable debug mode (log every request)
     #[arg(short = 'D', long)]
     pub debug: bool,
+    /// Use TLS on TCP listeners; implied by --tlsverify
+    #[arg(long)]
+    pub tls: bool,
+    /// Use TLS and require client certificates signed by --tlscacert
+    #[arg(long)]
+    pub tlsverify: bool,
+    /// Trust certs signed only by this CA
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<String>,
+    /// Path to TLS certificate file
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<String>,
+    /// Path to TLS key file
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<String>,
+}
+
+/// The TLS settings the flags give, if any.
+fn tls_options(a: &DaemonArgs) -> Result<Option<TlsOptions>, Failure> {
+    if !a.tls && !a.tlsverify {
+        return Ok(None);
+    }
+    let (Some(cert), Some(key)) = (&a.tlscert, &a.tlskey) else {
+        return Err(Failure::engine(
+            "--tls and --tlsverify need --tlscert and --tlskey",
+        ));
+    };
+    Ok(Some(TlsOptions {
+        verify: a.tlsverify,
+        ca: a.tlscacert.as_ref().map(Into::into),
+        cert: cert.into(),
+        key: key.into(),
+    }))
 }
 
 pub fn run(engine: EngineOptions, hosts: Vec<String>, a: DaemonArgs) -> CmdResult {
@@ -25,10 +59,12 @@ pub fn run(engine: EngineOptions, hosts: Vec<String>, a: DaemonArgs) -> CmdResul
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    let tls = tls_options(&a)?;
     daemon::run(DaemonOptions {
         engine,
         hosts,
         pidfile: a.pidfile.map(Into::into),
+        tls,
     })
     .map_err(|e| Failure::engine(e.message))?;
     Ok(0)

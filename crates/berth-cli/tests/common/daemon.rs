@@ -17,11 +17,16 @@ pub struct Daemon {
 impl Daemon {
     /// A daemon over a fresh installation with busybox:latest imported.
     pub fn start() -> Daemon {
+        Daemon::start_with(&[])
+    }
+
+    /// Like [`Daemon::start`], with extra daemon arguments.
+    pub fn start_with(extra: &[&str]) -> Daemon {
         let mut d = Daemon {
             child: None,
             env: Env::new(),
         };
-        d.launch();
+        d.launch_with(extra);
         d
     }
 
@@ -36,6 +41,12 @@ impl Daemon {
 
     /// Starts the daemon process and waits until it answers.
     pub fn launch(&mut self) {
+        self.launch_with(&[]);
+    }
+
+    /// Starts the daemon with extra arguments (more `-H` addresses, TLS flags) and waits until its unix socket
+    /// answers.
+    pub fn launch_with(&mut self, extra: &[&str]) {
         assert!(self.child.is_none(), "daemon already running");
         let log = std::fs::File::options()
             .create(true)
@@ -44,7 +55,7 @@ impl Daemon {
             .unwrap();
         let child = self
             .env
-            .cmd(&["daemon", "-H", &self.host(), "--debug"])
+            .cmd(&[&["daemon", "-H", &self.host(), "--debug"][..], extra].concat())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
