@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-/// Events kept for replay (dockerd keeps 256; a little more is cheap).
-const HISTORY: usize = 1024;
+/// Events kept for replay, as many as dockerd keeps.
+const HISTORY: usize = 256;
 
 /// One event, serialised exactly as Docker sends it.
 #[derive(Debug, Clone, Serialize)]

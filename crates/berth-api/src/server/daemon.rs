@@ -101,14 +101,7 @@ pub fn run(opts: DaemonOptions) -> Result<()> {
         }
         let daemon = Arc::new(Daemon::new(engine));
         adopt(&daemon).await;
-        tokio::spawn(async {
-            let mut tick = tokio::time::interval(TRIM_EVERY);
-            loop {
-                tick.tick().await;
-                // SAFETY: malloc_trim only returns free heap memory to the system.
-                unsafe { libc::malloc_trim(0) };
-            }
-        });
+        tokio::spawn(release_when_idle(daemon.clone()));
         for a in &addresses {
             tracing::info!(address = %a, "API listening");
         }
@@ -125,6 +118,23 @@ pub fn run(opts: DaemonOptions) -> Result<()> {
     }
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// Gives memory back once requests stop: a burst of work leaves freed heap and the pages of all the code it ran
+/// (shared with the binary's page cache, but counted in the daemon's RSS); an idle daemon needs neither. Released once
+/// per quiet spell (no request for a whole interval after some), so a busy daemon never pays for it.
+async fn release_when_idle(d: Shared) {
+    let mut tick = tokio::time::interval(TRIM_EVERY);
+    let (mut seen, mut released) = (0u64, 0u64);
+    loop {
+        tick.tick().await;
+        let now = d.requests.load(std::sync::atomic::Ordering::Relaxed);
+        if now == seen && now != released {
+            released = now;
+            let _ = tokio::task::spawn_blocking(berth_engine::shim::trim::release_idle_memory).await;
+        }
+        seen = now;
+    }
 }
 
 /// Picks up the containers on disk: monitors for the running ones (reconciling records whose shim is gone).

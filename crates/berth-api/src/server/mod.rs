@@ -35,6 +35,8 @@ pub struct Daemon {
     pub(crate) engine: Engine,
     pub(crate) events: Events,
     pub(crate) execs: exec::Execs,
+    /// Requests answered so far (the idle-memory release waits for a quiet spell).
+    pub(crate) requests: std::sync::atomic::AtomicU64,
     /// Per-container daemon state (exit watchers, attach clients waiting for a start), made on first use.
     slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
@@ -48,6 +50,7 @@ impl Daemon {
             engine,
             events: Events::default(),
             execs: exec::Execs::default(),
+            requests: std::sync::atomic::AtomicU64::new(0),
             slots: Mutex::new(HashMap::new()),
         }
     }

@@ -95,17 +95,22 @@ async fn image_delete(state: State<Shared>, Path(name): Path<String>, q: RawQuer
 #[derive(Clone)]
 pub struct Api {
     routes: Router,
+    daemon: Shared,
 }
 
 impl Api {
     pub fn new(daemon: Shared) -> Api {
         Api {
-            routes: routes(daemon),
+            routes: routes(daemon.clone()),
+            daemon,
         }
     }
 
     /// Answers one request.
     pub async fn handle(self, mut req: Request) -> Response {
+        self.daemon
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let mut response = match split_prefix(&path) {

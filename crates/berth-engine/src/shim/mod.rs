@@ -11,7 +11,7 @@ pub mod launch;
 pub(crate) mod pump;
 pub(crate) mod stdio;
 mod supervise;
-pub(crate) mod trim;
+pub mod trim;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;

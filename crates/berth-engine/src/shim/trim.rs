@@ -1,4 +1,5 @@
-//! Giving back what a supervisor touched once it goes quiet. Starting a container runs a large part of this program
+//! Giving back what a supervisor (or an idle daemon) touched once it goes quiet. Starting a container runs a large part
+//! of this program
 //! (JSON, the store, the runtime), and a burst of output runs the log writer; a shim or exec helper that then waits
 //! needs none of it. So [`release_idle_memory`] has the allocator return its free pages to the kernel, drops the
 //! page-table entries of the read-only segments (code, constants) of this program and its libraries — those pages
