@@ -30,7 +30,7 @@ pub struct Engine {
 
 /// A prime begun this recently serves the next start too; a second one would only queue behind it and open a new
 /// grace period of its own.
-const PRIME_SHARED_FOR: Duration = Duration::from_millis(20);
+const PRIME_SHARED_FOR: Duration = Duration::from_millis(5);
 
 impl Engine {
     /// Opens the stores, creating the roots on first use.
