@@ -28,7 +28,7 @@ fn explicit_host_is_used_and_must_answer() {
             "--since",
             "0",
             "--until",
-            &now_plus(1),
+            &common::unix_now_plus(1),
             "--filter",
             "container=kept",
             "--format",
@@ -52,15 +52,6 @@ fn explicit_host_is_used_and_must_answer() {
     );
     let r = d.env.cmd(&["ps"]).env("BERTH_HOST", &missing).output().unwrap();
     assert_ne!(r.status.code(), Some(0));
-}
-
-fn now_plus(secs: u64) -> String {
-    (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + secs)
-        .to_string()
 }
 
 #[test]

@@ -81,7 +81,7 @@ fn containers_outlive_daemon_restarts() {
             "--since",
             "0",
             "--until",
-            &now_plus(1),
+            &common::unix_now_plus(1),
             "--filter",
             "event=die",
             "--format",
@@ -93,15 +93,6 @@ fn containers_outlive_daemon_restarts() {
     let mut names: Vec<&str> = ps.lines().collect();
     names.sort();
     assert_eq!(names, ["long", "short"]);
-}
-
-fn now_plus(secs: u64) -> String {
-    (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + secs)
-        .to_string()
 }
 
 #[test]

@@ -284,18 +284,14 @@ fn tar_of_one_file() -> Vec<u8> {
 fn events_record_the_lifecycle() {
     let d = Daemon::start();
     d.docker(&["run", "--rm", "--name", "ev", "busybox", "true"]).ok();
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
+    let until = common::unix_now_plus(1);
     let out = d
         .docker(&[
             "events",
             "--since",
             "0",
             "--until",
-            &until.to_string(),
+            &until,
             "--filter",
             "container=ev",
             "--format",

@@ -48,7 +48,8 @@ struct TreeWriter<W: Write> {
     overlay: bool,
 }
 
-fn header(st: &Stat, kind: EntryType) -> Header {
+/// A tar header of `kind` carrying the mode, owner and mtime of `st` (size 0; set it for regular files).
+pub(crate) fn header(st: &Stat, kind: EntryType) -> Header {
     let mut h = Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(st.st_mode & 0o7777);

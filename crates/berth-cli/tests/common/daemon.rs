@@ -121,16 +121,7 @@ impl Daemon {
 
     /// Runs the docker CLI with `input` on stdin.
     pub fn docker_stdin(&self, args: &[&str], input: &[u8]) -> Run {
-        use std::io::Write;
-        let mut child = self
-            .docker_cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(input);
-        Run::from(child.wait_with_output().unwrap())
+        Run::with_stdin(self.docker_cmd(args), input)
     }
 }
 

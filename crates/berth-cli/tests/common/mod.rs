@@ -34,6 +34,16 @@ fn busybox_tarball() -> &'static Path {
     })
 }
 
+/// Unix seconds `secs` from now, as `events --until` takes them.
+pub fn unix_now_plus(secs: u64) -> String {
+    (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + secs)
+        .to_string()
+}
+
 /// A private berth installation for one test.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -54,6 +64,20 @@ impl Run {
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
+    }
+
+    /// Runs `cmd` to completion with `input` on its stdin.
+    pub fn with_stdin(mut cmd: Command, input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command that fails before reading its input closes the pipe early; that is its answer, not ours.
+        let _ = child.stdin.take().unwrap().write_all(input);
+        Run::from(child.wait_with_output().unwrap())
     }
 
     /// Asserts success and returns trimmed stdout.
@@ -113,17 +137,7 @@ impl Env {
 
     /// Runs berth with `input` on stdin.
     pub fn berth_stdin(&self, args: &[&str], input: &[u8]) -> Run {
-        use std::io::Write;
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A command that fails before reading its input closes the pipe early; that is its answer, not ours.
-        let _ = child.stdin.take().unwrap().write_all(input);
-        Run::from(child.wait_with_output().unwrap())
+        Run::with_stdin(self.cmd(args), input)
     }
 
     /// `inspect -f TEMPLATE NAME`, trimmed.

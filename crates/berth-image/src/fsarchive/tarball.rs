@@ -13,6 +13,7 @@ use rustix::io::Errno;
 use tar::{EntryType, Header};
 
 use super::stat::{PathStat, locate};
+use crate::diff::header;
 use crate::error::{IoContext, Result};
 use crate::fsutil::dir_entries;
 use crate::xattr;
@@ -97,17 +98,6 @@ struct Tarball<'w> {
     b: tar::Builder<&'w mut dyn Write>,
     /// Archive name of the first entry of each multiply-linked inode.
     links: HashMap<(u64, u64), Vec<u8>>,
-}
-
-fn header(st: &Stat, kind: EntryType) -> Header {
-    let mut h = Header::new_gnu();
-    h.set_entry_type(kind);
-    h.set_mode(st.st_mode & 0o7777);
-    h.set_uid(u64::from(st.st_uid));
-    h.set_gid(u64::from(st.st_gid));
-    h.set_mtime(u64::try_from(st.st_mtime).unwrap_or(0));
-    h.set_size(0);
-    h
 }
 
 /// A reader of exactly `left` bytes: a file that shrank while being archived is padded with zeros, so the entry
