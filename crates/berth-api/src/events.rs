@@ -1,5 +1,5 @@
-//! The daemon's event log (`GET /events`): every container and image action is recorded in Docker's event shape,
-//! kept in a bounded in-memory history for `since` replays, and broadcast to live subscribers.
+//! The daemon's event log (`GET /events`): every container, image and network action is recorded in Docker's event
+//! shape, kept in a bounded in-memory history for `since` replays, and broadcast to live subscribers.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -117,6 +117,11 @@ impl EventFilter {
                         || (e.kind == "image"
                             && (e.actor.id == *v || e.actor.attributes.get("name") == Some(v)))
                 }
+                "network" => {
+                    e.kind == "network"
+                        && (e.actor.id.starts_with(v.as_str())
+                            || e.actor.attributes.get("name").is_some_and(|n| n == v))
+                }
                 "label" => match v.split_once('=') {
                     Some((k, val)) => e.actor.attributes.get(k).is_some_and(|x| x == val),
                     None => e.actor.attributes.contains_key(v.as_str()),
@@ -224,6 +229,11 @@ mod tests {
         assert!(f(&[("type", "container"), ("image", "busybox")]).matches(&e));
         assert!(!f(&[("type", "image")]).matches(&e));
         assert!(EventFilter::new(HashMap::from([("colour".into(), vec![])])).is_err());
+        let attrs = BTreeMap::from([("name".to_string(), "front".to_string())]);
+        let net = Event::new("network", "create", "abcdef", attrs);
+        assert!(f(&[("network", "front")]).matches(&net) && f(&[("network", "abc")]).matches(&net));
+        assert!(!f(&[("network", "back")]).matches(&net) && !f(&[("network", "web")]).matches(&e));
+        assert_eq!(serde_json::to_value(&net).unwrap().get("status"), None);
     }
 
     #[test]

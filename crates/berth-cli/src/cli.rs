@@ -48,6 +48,15 @@ pub struct GlobalOpts {
         env = "BERTH_CGROUP_PARENT"
     )]
     pub cgroup_parent: String,
+    /// Bridge interface of the default network (created on demand)
+    #[arg(long, global = true, default_value = "berth0", env = "BERTH_BRIDGE")]
+    pub bridge: String,
+    /// Address and prefix of the default bridge (e.g. 10.89.0.1/24)
+    #[arg(long, global = true, env = "BERTH_BIP")]
+    pub bip: Option<String>,
+    /// Pool new networks' subnets are carved from: base=CIDR,size=N (repeatable)
+    #[arg(long = "default-address-pool", global = true)]
+    pub default_address_pool: Vec<String>,
 }
 
 /// The verbs.
@@ -85,6 +94,8 @@ pub enum Command {
     Unpause(commands::pause::PauseArgs),
     /// Rename a container
     Rename(commands::rename::RenameArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(commands::port::PortArgs),
     /// List images
     Images(commands::images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
@@ -96,6 +107,9 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(commands::network::NetworkCommand),
     /// Show the berth version information
     Version,
     /// Serve the Docker Engine API (the berth daemon)

@@ -8,6 +8,7 @@ mod format;
 mod opts;
 mod output;
 mod relay;
+mod sortorder;
 mod template;
 mod terminal;
 
@@ -67,7 +68,32 @@ fn engine_options(g: &GlobalOpts) -> Result<EngineOptions, Failure> {
         paths: berth_engine::paths::Paths::new(&g.data_root, &g.exec_root),
         storage_driver,
         cgroup_parent: g.cgroup_parent.clone(),
+        network: network_options(g)?,
     })
+}
+
+/// The default network's options from `--bridge`, `--bip` and `--default-address-pool`.
+fn network_options(g: &GlobalOpts) -> Result<berth_engine::network::NetworkOptions, Failure> {
+    use berth_network::subnet::{Pool, parse_cidr};
+    let mut opts = berth_engine::network::NetworkOptions {
+        bridge: g.bridge.clone(),
+        ..Default::default()
+    };
+    if g.bridge.is_empty() || g.bridge.len() > 15 || g.bridge.contains(['/', ' ']) {
+        return Err(Failure::engine(format!("invalid bridge name: {:?}", g.bridge)));
+    }
+    if let Some(bip) = &g.bip {
+        opts.bip = Some(parse_cidr(bip).map_err(|e| Failure::engine(format!("invalid --bip: {e}")))?);
+    }
+    if !g.default_address_pool.is_empty() {
+        opts.pools = g
+            .default_address_pool
+            .iter()
+            .map(|p| p.parse::<Pool>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| Failure::engine(e.to_string()))?;
+    }
+    Ok(opts)
 }
 
 /// The API client for this invocation: the daemon at `-H`/`BERTH_HOST` (which must answer), else the daemon on the
@@ -147,6 +173,8 @@ fn dispatch(cli: Cli) -> CmdResult {
         Command::Tag(a) => tag::run(&e, a),
         Command::Rmi(a) => rmi::run(&e, a),
         Command::Image(c) => image::run(&e, c),
+        Command::Network(c) => network::run(&e, c),
+        Command::Port(a) => port::run(&e, a),
         Command::Version | Command::Daemon(_) => unreachable!("handled above"),
     }
 }

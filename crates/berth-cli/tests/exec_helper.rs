@@ -19,6 +19,7 @@ fn engine(env: &Env) -> Engine {
         paths: Paths::new(env.data_root(), env.exec_root()),
         storage_driver: DriverChoice::Auto,
         cgroup_parent: env.cgroup_parent.clone(),
+        network: Default::default(),
     })
     .unwrap()
 }

@@ -4,8 +4,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use berth_image::{DriverChoice, ImageStore};
+use berth_network::store::NetworkStore;
 
 use crate::error::Result;
+use crate::network::NetworkOptions;
 use crate::paths::Paths;
 use crate::store::ContainerStore;
 
@@ -16,6 +18,8 @@ pub struct EngineOptions {
     pub storage_driver: DriverChoice,
     /// Parent cgroup of every container, e.g. `/berth`.
     pub cgroup_parent: String,
+    /// How the default bridge network is made.
+    pub network: NetworkOptions,
 }
 
 /// An engine over one data root.
@@ -23,6 +27,7 @@ pub struct Engine {
     pub(crate) opts: EngineOptions,
     pub(crate) images: ImageStore,
     pub(crate) containers: ContainerStore,
+    pub(crate) networks: NetworkStore,
     opened: Instant,
     /// When the last attach prime began (nanoseconds after `opened`, plus one; 0: never).
     last_prime: AtomicU64,
@@ -37,10 +42,12 @@ impl Engine {
     pub fn open(opts: EngineOptions) -> Result<Engine> {
         let images = ImageStore::open(&opts.paths.data_root, opts.storage_driver)?;
         let containers = ContainerStore::open(&opts.paths)?;
+        let networks = crate::network::open_store(&opts.paths, &opts.network)?;
         Ok(Engine {
             opts,
             images,
             containers,
+            networks,
             opened: Instant::now(),
             last_prime: AtomicU64::new(0),
         })

@@ -13,6 +13,9 @@ pub enum Error {
     /// The request conflicts with current state: name in use, container running, image in use (409).
     #[error("{0}")]
     Conflict(String),
+    /// The request is refused: a predefined network, a network with active endpoints (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The request itself is invalid: bad flag value, bad name, bad user spec (400).
     #[error("{0}")]
     InvalidArgument(String),
@@ -63,6 +66,7 @@ impl Error {
         match self {
             Error::NotFound(_) => 404,
             Error::Conflict(_) => 409,
+            Error::Forbidden(_) => 403,
             Error::InvalidArgument(_) => 400,
             Error::Image(e) => match e.kind() {
                 berth_image::ErrorKind::NotFound => 404,

@@ -17,7 +17,12 @@ pub enum Durability {
 pub fn write_atomic(path: &Path, data: &[u8], durability: Durability) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per thread too: the daemon's threads may write the same file at once.
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let mut file = File::create(&tmp)?;
     let result = (|| {
         file.write_all(data)?;

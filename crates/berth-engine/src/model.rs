@@ -117,7 +117,7 @@ impl Status {
 pub struct HostConfig {
     pub binds: Option<Vec<String>>,
     pub network_mode: String,
-    pub port_bindings: BTreeMap<String, serde_json::Value>,
+    pub port_bindings: BTreeMap<String, Option<Vec<PortBinding>>>,
     pub restart_policy: RestartPolicy,
     pub auto_remove: bool,
     pub volume_driver: String,
@@ -246,20 +246,82 @@ pub struct GraphDriver {
     pub name: String,
 }
 
-/// Network settings; filled by the network driver (a later issue). Until then containers have loopback only.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+/// A container's network settings as Docker shows them: its endpoints (one per network, with the address given at
+/// start), its published ports while it runs, and — on the default bridge — the address fields at the top level.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkSettings {
     pub bridge: String,
+    #[serde(rename = "SandboxID")]
     pub sandbox_id: String,
     pub hairpin_mode: bool,
     pub sandbox_key: String,
-    pub ports: BTreeMap<String, serde_json::Value>,
+    pub ports: BTreeMap<String, Option<Vec<PortBinding>>>,
     pub gateway: String,
     #[serde(rename = "IPAddress")]
     pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
     pub mac_address: String,
-    pub networks: BTreeMap<String, serde_json::Value>,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub networks: BTreeMap<String, EndpointSettings>,
+}
+
+/// A host address and port a container port is published on (`HostIp` empty: all addresses).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// A container's endpoint on one network (Docker's `EndpointSettings`): what was asked at create or connect time
+/// (aliases, a static address) and what it got at start.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSettings {
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<EndpointIpamConfig>,
+    pub links: Option<Vec<String>>,
+    pub aliases: Option<Vec<String>>,
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    #[serde(rename = "IPv6Gateway")]
+    pub ipv6_gateway: String,
+    #[serde(rename = "GlobalIPv6Address")]
+    pub global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    pub global_ipv6_prefix_len: u8,
+    pub mac_address: String,
+    pub driver_opts: Option<BTreeMap<String, String>>,
+}
+
+/// A static address asked for an endpoint (`--ip`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct EndpointIpamConfig {
+    #[serde(rename = "IPv4Address", default, skip_serializing_if = "String::is_empty")]
+    pub ipv4_address: String,
+    #[serde(rename = "IPv6Address", default, skip_serializing_if = "String::is_empty")]
+    pub ipv6_address: String,
+}
+
+impl EndpointSettings {
+    /// Forgets what a start gave the endpoint (address, gateway, MAC), keeping what was asked.
+    pub fn clear_runtime(&mut self) {
+        self.endpoint_id.clear();
+        self.gateway.clear();
+        self.ip_address.clear();
+        self.ip_prefix_len = 0;
+        self.mac_address.clear();
+    }
 }
 
 impl Container {

@@ -56,6 +56,7 @@ impl Env {
             paths: Paths::new(dir.path().join("data"), dir.path().join("exec")),
             storage_driver: driver,
             cgroup_parent: cgroup_parent.clone(),
+            network: Default::default(),
         })
         .unwrap();
         let tarball = dir.path().join("busybox.tar.gz");
@@ -90,9 +91,13 @@ impl Env {
         &self,
         name: &str,
         cmd: &[&str],
-        host_config: HostConfig,
+        mut host_config: HostConfig,
         labels: &[(&str, &str)],
     ) -> String {
+        // The engine's unit tests leave networking to the integration tests (which give each test its own bridge).
+        if host_config.network_mode.is_empty() {
+            host_config.network_mode = "none".into();
+        }
         let labels = labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -106,6 +111,7 @@ impl Env {
                 ..Default::default()
             },
             host_config,
+            networking_config: Default::default(),
         };
         self.engine.create(req).unwrap().id
     }

@@ -12,6 +12,7 @@ use berth_engine::model::{Container, Status};
 use serde_json::{Value, json};
 
 use super::params::{Params, json_body};
+use super::port_summary::{self, PortFilter};
 use super::{Shared, blocking};
 use crate::error::{Error, Result};
 
@@ -68,7 +69,13 @@ fn passes(c: &Container, key: &str, value: &str, all: &[Container]) -> bool {
             .mounts
             .iter()
             .any(|m| m.source == value || m.destination == value),
-        "network" => c.host_config.network_mode == value,
+        "network" => c
+            .network_settings
+            .networks
+            .iter()
+            .any(|(name, ep)| name == value || (!value.is_empty() && ep.network_id.starts_with(value))),
+        "publish" => PortFilter::parse(key, value).is_ok_and(|f| f.published_by(c)),
+        "expose" => PortFilter::parse(key, value).is_ok_and(|f| f.exposed_by(c)),
         _ => false,
     }
 }
@@ -96,7 +103,7 @@ fn summary(c: &Container) -> Value {
         "ImageID": c.image,
         "Command": command,
         "Created": created,
-        "Ports": [],
+        "Ports": port_summary::ports(c),
         "Labels": c.config.labels.clone().unwrap_or_default(),
         "State": c.state.status.as_str(),
         "Status": c.status_text(),
@@ -118,6 +125,11 @@ pub async fn list(State(d): State<Shared>, RawQuery(q): RawQuery) -> Result<Json
             && let Some(v) = values.iter().find(|v| !STATUSES.contains(&v.as_str()))
         {
             return Err(Error::bad_request(format!("invalid filter 'status={v}'")));
+        }
+        if k == "publish" || k == "expose" {
+            for v in values {
+                PortFilter::parse(k, v)?;
+            }
         }
     }
     let limit = p.int("limit")?.filter(|l| *l > 0);
@@ -242,7 +254,7 @@ pub async fn update(State(d): State<Shared>, Path(id): Path<String>, body: Body)
 }
 
 /// Parses a prune `until`: unix seconds (with a fraction), RFC 3339, or a Go duration back from now ("24h", "90m").
-fn parse_until(v: &str) -> Result<i64> {
+pub(crate) fn parse_until(v: &str) -> Result<i64> {
     let bad = || Error::bad_request(format!("invalid value for until: {v}"));
     if let Ok(nanos) = crate::events::parse_time(v) {
         return Ok(nanos / 1_000_000_000);

@@ -137,7 +137,8 @@ async fn release_when_idle(d: Shared) {
     }
 }
 
-/// Picks up the containers on disk: monitors for the running ones (reconciling records whose shim is gone).
+/// Picks up the containers on disk: monitors for the running ones (reconciling records whose shim is gone), and
+/// network state made consistent with them.
 async fn adopt(d: &Shared) {
     let handle = tokio::runtime::Handle::current();
     let d2 = d.clone();
@@ -145,6 +146,9 @@ async fn adopt(d: &Shared) {
         let running: Vec<_> = d.engine.list(false)?;
         for c in &running {
             monitor::ensure(&d2, &handle, c);
+        }
+        if let Err(e) = d.engine.network_restore() {
+            tracing::warn!(error = %e, "restoring networks failed");
         }
         Ok(running.len())
     })

@@ -12,7 +12,10 @@ mod lifecycle;
 pub mod listen;
 mod logs;
 mod monitor;
+mod network_filter;
+mod networks;
 mod params;
+mod port_summary;
 mod router;
 mod slots;
 mod stats;
@@ -85,6 +88,23 @@ impl Daemon {
             attrs.insert(k.to_string(), v.clone());
         }
         self.events.publish(Event::new("container", action, &c.id, attrs));
+    }
+
+    /// Publishes a network event (`container`: the container connected or disconnected).
+    pub(crate) fn network_event(
+        &self,
+        action: &str,
+        net: &berth_network::store::Network,
+        container: Option<&str>,
+    ) {
+        let mut attrs = BTreeMap::from([
+            ("name".to_string(), net.name.clone()),
+            ("type".to_string(), net.driver.clone()),
+        ]);
+        if let Some(c) = container {
+            attrs.insert("container".into(), c.to_string());
+        }
+        self.events.publish(Event::new("network", action, &net.id, attrs));
     }
 
     /// Publishes an image event.

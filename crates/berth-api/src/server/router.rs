@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceExt;
 
-use super::{Shared, archive, attach, containers, exec, images, lifecycle, logs, stats, system};
+use super::{Shared, archive, attach, containers, exec, images, lifecycle, logs, networks, stats, system};
 use crate::error::{Error, Result};
 use crate::version::{API_VERSION, Prefix, split_prefix};
 
@@ -48,6 +48,12 @@ fn routes(daemon: Shared) -> Router {
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/resize", post(exec::resize))
         .route("/exec/{id}/json", get(exec::inspect))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route("/networks/{id}", get(networks::inspect).delete(networks::remove))
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/prune", post(images::prune))

@@ -1,4 +1,5 @@
-//! The flags `create` and `run` share, and their translation into an Engine API create request.
+//! The flags `create` and `run` share, and their translation into an Engine API create request (the networking
+//! flags are [`NetworkOpts`]).
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use berth_engine::model::{BindOptions, HostConfig, Mount, TmpfsOptions, Ulimit};
 use berth_image::config::ContainerConfig;
 use clap::Args;
 
+use super::network_opts::NetworkOpts;
 use crate::error::Failure;
 use crate::opts;
 
@@ -118,12 +120,8 @@ pub struct ContainerOpts {
     /// Tune host's OOM preferences (-1000 to 1000)
     #[arg(long, allow_hyphen_values = true)]
     pub oom_score_adj: Option<i32>,
-    /// Connect a container to a network (none or host until the bridge driver lands)
-    #[arg(long, visible_alias = "net")]
-    pub network: Option<String>,
-    /// Publish a container's port(s) to the host
-    #[arg(short, long)]
-    pub publish: Vec<String>,
+    #[command(flatten)]
+    pub net: NetworkOpts,
     /// Set platform if server is multi-platform capable
     #[arg(long)]
     pub platform: Option<String>,
@@ -149,11 +147,6 @@ fn bytes(value: &Option<String>, flag: &str) -> Result<i64, Failure> {
 impl ContainerOpts {
     /// Builds the create request for `image` running `command`.
     pub fn to_request(&self, image: &str, command: &[String]) -> Result<CreateRequest, Failure> {
-        if !self.publish.is_empty() {
-            return Err(Failure::engine(
-                "publishing ports (-p) needs the bridge network driver, which is not built yet",
-            ));
-        }
         if let Some(p) = &self.platform
             && p != "linux/amd64"
             && p != "linux"
@@ -258,7 +251,6 @@ impl ContainerOpts {
             binds: (!binds.is_empty()).then_some(binds),
             mounts: (!mounts.is_empty()).then_some(mounts.into_iter().map(to_mount).collect()),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
-            network_mode: self.network.clone().unwrap_or_default(),
             auto_remove: self.rm,
             privileged: self.privileged,
             readonly_rootfs: self.read_only,
@@ -280,11 +272,14 @@ impl ContainerOpts {
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
             ..Default::default()
         };
-        Ok(CreateRequest {
+        let mut req = CreateRequest {
             name: self.name.clone(),
             config,
             host_config,
-        })
+            networking_config: Default::default(),
+        };
+        self.net.apply(&mut req)?;
+        Ok(req)
     }
 }
 

@@ -39,7 +39,7 @@ pub struct PsArgs {
 }
 
 const FILTERS: &[&str] = &[
-    "status", "name", "id", "label", "exited", "ancestor", "before", "since",
+    "status", "name", "id", "label", "exited", "ancestor", "before", "since", "network", "publish", "expose",
 ];
 
 const DEFAULT_TABLE: &str =
@@ -113,14 +113,17 @@ fn row(c: &Value, no_trunc: bool) -> Value {
         "Command": command,
         "CreatedAt": created_at,
         "RunningFor": format!("{} ago", human_duration(now as i64 - created)),
-        "Ports": "",
+        "Ports": super::port::displayable(&c["Ports"]),
         "State": c["State"],
         "Status": c["Status"],
         "Size": "0B",
         "Names": name,
         "Labels": labels,
         "Mounts": mounts,
-        "Networks": c["HostConfig"]["NetworkMode"],
+        "Networks": c["NetworkSettings"]["Networks"]
+            .as_object()
+            .map(|n| n.keys().cloned().collect::<Vec<_>>().join(","))
+            .unwrap_or_default(),
     })
 }
 

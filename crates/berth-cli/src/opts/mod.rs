@@ -1,14 +1,17 @@
 //! Parsers for `docker` flag values (`--memory`, `--cpus`, `--ulimit`, `-e`/`--env-file`, `-l`,
-//! `-v`, `--mount`, `--tmpfs`, `-u`, `--restart`, `--filter`, `--since`), each returning a typed
-//! value or an [`Error`] worded as Docker words it. Messages are the core text: the caller adds
-//! Docker's `invalid argument "…" for "--flag" flag: ` prefix where Docker's flag layer does.
+//! `-v`, `--mount`, `--tmpfs`, `-u`, `--restart`, `--filter`, `--since`, `-p`, `--expose`, `--dns`,
+//! `--dns-search`, `--add-host`), each returning a typed value or an [`Error`] worded as Docker
+//! words it. Messages are the core text: the caller adds Docker's `invalid argument "…" for
+//! "--flag" flag: ` prefix where Docker's flag layer does.
 
 mod bytes;
 mod cpus;
 mod env;
 mod filter;
 mod goparse;
+mod hosts;
 mod mount;
+mod ports;
 mod restart;
 mod since;
 mod ulimit;
@@ -19,7 +22,9 @@ pub use bytes::{parse_bytes, parse_memory_swap};
 pub use cpus::parse_cpus;
 pub use env::{parse_env, parse_env_file, parse_label, parse_label_file};
 pub use filter::parse_filter;
+pub use hosts::{parse_dns_search, parse_extra_host, parse_ip};
 pub use mount::{parse_mount, parse_tmpfs};
+pub use ports::{parse_expose, parse_publish};
 pub use restart::{RestartPolicyName, parse_restart};
 pub use since::parse_since;
 pub use ulimit::parse_ulimit;
@@ -83,4 +88,10 @@ pub enum Error {
     Filter(String),
     #[error("{0}")]
     Time(String),
+    /// `-p`/`--expose` values.
+    #[error("{0}")]
+    Port(String),
+    /// `--dns`, `--dns-search`, `--add-host` values.
+    #[error("{0}")]
+    Host(String),
 }

@@ -48,6 +48,20 @@ pub fn unix_now_plus(secs: u64) -> String {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub cgroup_parent: String,
+    /// This test's default bridge interface, and its address (`--bridge`, `--bip`): tests run in parallel, so each
+    /// gets its own bridge and subnet (10.128.0.0/10 carved by pid), never 172.17.0.0/16.
+    pub bridge: String,
+    pub bip: String,
+}
+
+/// A bridge name and subnet no other test process running now uses.
+fn own_bridge() -> (String, String) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    let slot = pid.wrapping_mul(4).wrapping_add(n % 4);
+    let bip = format!("10.{}.{}.1/24", 128 + (slot >> 8) % 64, slot % 256);
+    (format!("bt{pid:x}x{n}"), bip)
 }
 
 /// A finished berth command.
@@ -101,9 +115,12 @@ impl Env {
     pub fn empty() -> Env {
         let dir = tempfile::Builder::new().prefix("berth-it-").tempdir().unwrap();
         let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        let (bridge, bip) = own_bridge();
         Env {
             dir,
             cgroup_parent: format!("/{name}"),
+            bridge,
+            bip,
         }
     }
 
@@ -124,6 +141,10 @@ impl Env {
             .arg(self.exec_root())
             .arg("--cgroup-parent")
             .arg(&self.cgroup_parent)
+            .arg("--bridge")
+            .arg(&self.bridge)
+            .arg("--bip")
+            .arg(&self.bip)
             .args(args)
             .env_remove("BERTH_HOST")
             .stdin(Stdio::null());
@@ -183,7 +204,30 @@ impl Drop for Env {
             self.berth(&args);
         }
         let cgroups = self.leftover_cgroups();
+        // The namespace directory is a private mount of itself for as long as the exec root lives (as Docker's
+        // netns directory is); a namespace still mounted in it is a leak.
+        let netns_dir = self.exec_root().join("netns");
+        let ns_prefix = format!("{}/", netns_dir.display());
+        let leaked_netns: Vec<String> = self
+            .leftover_mounts()
+            .into_iter()
+            .filter(|m| m.contains(&ns_prefix))
+            .collect();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&netns_dir)
+            .stderr(Stdio::null())
+            .status();
         let mounts = self.leftover_mounts();
+        // The default bridge and its rules outlive containers (as docker0 does): take this test's down.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("nft")
+            .args(["delete", "table", "inet", &format!("berth-{}", self.bridge)])
+            .stderr(Stdio::null())
+            .status();
         // Remove the per-test parent cgroups (empty once every container is gone).
         for h in [
             "cpu", "cpuacct", "memory", "pids", "freezer", "devices", "cpuset", "blkio", "systemd", "unified",
@@ -197,6 +241,10 @@ impl Drop for Env {
         if !std::thread::panicking() {
             assert!(cgroups.is_empty(), "cgroups left behind: {cgroups:?}");
             assert!(mounts.is_empty(), "mounts left behind: {mounts:?}");
+            assert!(
+                leaked_netns.is_empty(),
+                "network namespaces left behind: {leaked_netns:?}"
+            );
         }
     }
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::model::{Container, GraphDriver, HostConfig, State};
+use crate::model::{Container, GraphDriver, HostConfig, NetworkSettings, State};
+use crate::network::NetworkingConfig;
 use crate::spec::{self, mounts, resources, security};
 use crate::{ids, timefmt};
 
@@ -20,6 +21,8 @@ pub struct CreateRequest {
     pub config: ContainerConfig,
     #[serde(default)]
     pub host_config: HostConfig,
+    #[serde(default)]
+    pub networking_config: NetworkingConfig,
 }
 
 /// The answer to a create request.
@@ -78,6 +81,13 @@ pub fn merge_config(user: &mut ContainerConfig, image: &ContainerConfig) {
     }
 }
 
+/// The container's command line: the entrypoint, then the command.
+fn command_line(config: &ContainerConfig) -> Vec<String> {
+    let mut argv: Vec<String> = config.entrypoint.clone().unwrap_or_default();
+    argv.extend(config.cmd.clone().unwrap_or_default());
+    argv
+}
+
 /// Checks the host config as Docker does at create time, so a bad value never leaves a container behind.
 fn validate(hc: &HostConfig) -> Result<()> {
     resources::resources(hc)?;
@@ -87,11 +97,7 @@ fn validate(hc: &HostConfig) -> Result<()> {
         spec::seccomp_profile(profile, &caps)?;
     }
     let user_mounts = mounts::user_mounts(hc)?;
-    mounts::prepare_sources(&user_mounts)?;
-    match hc.network_mode.as_str() {
-        "" | "none" | "default" | "bridge" | "host" => Ok(()),
-        other => Err(Error::InvalidArgument(format!("network {other} not found"))),
-    }
+    mounts::prepare_sources(&user_mounts)
 }
 
 impl Engine {
@@ -101,6 +107,7 @@ impl Engine {
             name,
             mut config,
             mut host_config,
+            networking_config,
         } = req;
         let image_ref = config.image.clone();
         if image_ref.is_empty() {
@@ -112,16 +119,12 @@ impl Engine {
         if let Some(image_config) = &image.config.config {
             merge_config(&mut config, image_config);
         }
-        let mut argv: Vec<String> = config.entrypoint.clone().unwrap_or_default();
-        argv.extend(config.cmd.clone().unwrap_or_default());
-        if argv.is_empty() {
+        if command_line(&config).is_empty() {
             return Err(Error::InvalidArgument("No command specified".into()));
         }
-        if host_config.network_mode.is_empty() || host_config.network_mode == "default" {
-            // Until the bridge driver lands, the default network is a private namespace with loopback only.
-            host_config.network_mode = "none".into();
-        }
         validate(&host_config)?;
+        let networks =
+            self.create_endpoints(&mut host_config, &networking_config, !config.hostname.is_empty())?;
 
         let id = ids::new_id();
         let name = match name.as_deref().filter(|n| !n.is_empty()) {
@@ -132,7 +135,7 @@ impl Engine {
             }
             None => self.containers.reserve_generated_name(&id)?,
         };
-        let made = self.create_reserved(&id, &name, config, host_config, argv, &image.id);
+        let made = self.create_reserved(&id, &name, config, host_config, networks, &image.id);
         if made.is_err() {
             let _ = self.images.remove_rw_layer(&id);
             let _ = self.containers.delete(&id);
@@ -150,13 +153,18 @@ impl Engine {
         name: &str,
         mut config: ContainerConfig,
         host_config: HostConfig,
-        mut argv: Vec<String>,
+        networks: std::collections::BTreeMap<String, crate::model::EndpointSettings>,
         image_id: &berth_image::ImageId,
     ) -> Result<()> {
+        let mut argv = command_line(&config);
         let rw = self.images.create_rw_layer(id, image_id)?;
         let graph = self.images.graph_driver_data(&rw);
         if config.hostname.is_empty() {
-            config.hostname = ids::short(id).to_string();
+            config.hostname = if host_config.network_mode == "host" {
+                rustix::system::uname().nodename().to_string_lossy().into_owned()
+            } else {
+                ids::short(id).to_string()
+            };
         }
         let runtime_dir = self.opts.paths.runtime_dir(id);
         let mount_points = mounts::user_mounts(&host_config)?
@@ -185,6 +193,10 @@ impl Engine {
             },
             mounts: mount_points,
             config,
+            network_settings: NetworkSettings {
+                networks,
+                ..Default::default()
+            },
             ..Default::default()
         };
         self.containers.create(&c)
@@ -240,11 +252,6 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&hc).is_err());
-        let hc = HostConfig {
-            network_mode: "mars".into(),
-            ..Default::default()
-        };
-        assert_eq!(validate(&hc).unwrap_err().to_string(), "network mars not found");
         let hc = HostConfig {
             cap_add: Some(vec!["WINGS".into()]),
             ..Default::default()

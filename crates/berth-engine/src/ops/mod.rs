@@ -12,6 +12,8 @@ pub mod inspect;
 pub mod kill;
 pub mod list;
 pub mod logs;
+pub mod network_connect;
+pub mod networks;
 pub mod pause;
 pub mod prune;
 pub mod remove;

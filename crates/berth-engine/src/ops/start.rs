@@ -12,8 +12,9 @@ use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{Durability, write_atomic};
 use crate::model::{Container, Status};
+use crate::network;
 use crate::shim::{self, Launch};
-use crate::spec::{self, SpecInput, defaults};
+use crate::spec::{self, SpecInput};
 use crate::user;
 
 /// How to start.
@@ -52,12 +53,37 @@ impl Engine {
             _ => {}
         }
         let rw = self.images.rw_layer(&id)?;
-        let launch = self.prepare(&c, &rw, opts.console_size)?;
-        shim::launch::start(&self.opts.paths, &id, &launch, opts.attach)
+        let plan = self.network_plan(&c)?;
+        let launched = self
+            .prepare(&c, &rw, &plan, opts.console_size)
+            .and_then(|launch| {
+                let settings = plan.settings.clone();
+                self.containers.update(&id, |c| {
+                    c.network_settings = settings;
+                    Ok(())
+                })?;
+                shim::launch::start(&self.opts.paths, &id, &launch, opts.attach)
+            });
+        if launched.is_err() {
+            // The shim releases the network of a container it started (or failed to); one that never got that far
+            // is released here (releasing twice is harmless).
+            network::teardown::release(&self.opts.paths, &self.networks, &id, &plan.settings);
+            let _ = self.containers.update(&id, |c| {
+                network::teardown::clear_settings(&mut c.network_settings);
+                Ok(())
+            });
+        }
+        launched
     }
 
     /// Writes the spec and the container's /etc files into its runtime directory; returns the shim's launch plan.
-    fn prepare(&self, c: &Container, rw: &RwLayer, console_size: Option<(u16, u16)>) -> Result<Launch> {
+    fn prepare(
+        &self,
+        c: &Container,
+        rw: &RwLayer,
+        plan: &network::setup::Plan,
+        console_size: Option<(u16, u16)>,
+    ) -> Result<Launch> {
         let runtime_dir = self.opts.paths.runtime_dir(&c.id);
         let read = |path: &str| -> Result<Option<String>> {
             Ok(berth_image::read_file(rw, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
@@ -86,13 +112,13 @@ impl Engine {
             user: &user,
             files_dir: &runtime_dir,
             cgroup_parent: &self.opts.cgroup_parent,
+            netns: plan.netns.as_deref(),
         })?;
         let hostname = spec::hostname(c);
-        let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let files = [
             ("hostname", format!("{hostname}\n")),
-            ("hosts", defaults::hosts_file(&hostname)),
-            ("resolv.conf", defaults::resolv_conf(&host_resolv)),
+            ("hosts", plan.hosts.clone()),
+            ("resolv.conf", plan.resolv.clone()),
         ];
         for (name, content) in files {
             write_atomic(&runtime_dir.join(name), content.as_bytes(), Durability::Volatile)
@@ -115,6 +141,7 @@ impl Engine {
             open_stdin: c.config.open_stdin,
             console_size,
             auto_remove: c.host_config.auto_remove,
+            dns: plan.dns.clone(),
         })
     }
 

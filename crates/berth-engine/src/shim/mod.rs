@@ -39,6 +39,20 @@ pub struct Launch {
     /// Initial terminal size (rows, cols).
     pub console_size: Option<(u16, u16)>,
     pub auto_remove: bool,
+    /// The embedded DNS server to run for a container on user networks.
+    #[serde(default)]
+    pub dns: Option<DnsLaunch>,
+}
+
+/// What the shim needs to serve DNS at 127.0.0.11 inside a container's network namespace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DnsLaunch {
+    /// The container's network namespace (the server's socket is made inside it).
+    pub netns: PathBuf,
+    /// Names files of the user networks the container is on.
+    pub tables: Vec<PathBuf>,
+    /// Where unknown names are forwarded (from the host's namespace).
+    pub upstreams: Vec<std::net::SocketAddr>,
 }
 
 /// What the shim tells its starter once the container runs (or failed to).

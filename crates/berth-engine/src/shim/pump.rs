@@ -49,6 +49,8 @@ pub struct Pump {
     buf: Vec<u8>,
     /// When to give back the memory the work so far touched.
     release: Schedule,
+    /// The container's embedded DNS server (user networks), served while it runs.
+    dns: Option<berth_network::dns::Server>,
 }
 
 fn set_nonblocking(fd: &OwnedFd) {
@@ -91,6 +93,7 @@ impl Pump {
             log,
             buf: Vec::new(),
             release: Schedule::new(Instant::now()),
+            dns: None,
         };
         for fd in first_clients {
             // The starter wrote each hello before the container started: take them now, so the container's very
@@ -103,6 +106,11 @@ impl Pump {
             pump.add_client(stream, flags);
         }
         pump
+    }
+
+    /// Serves `server` (the container's embedded DNS) from the loop while the container runs.
+    pub fn serve_dns(&mut self, server: berth_network::dns::Server) {
+        self.dns = Some(server);
     }
 
     /// Makes the process's stdin close once no client is left (Docker's StdinOnce), so a process reading its input
@@ -157,6 +165,14 @@ impl Pump {
                 }
                 _ => None,
             };
+            let dns_slot = match (&self.dns, exited_at) {
+                (Some(dns), None) => {
+                    let slot = fds.len();
+                    fds.extend(dns.fds().map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)));
+                    Some(slot)
+                }
+                _ => None,
+            };
             let client_base = fds.len();
             let polled_clients = self.clients.len();
             for c in &self.clients {
@@ -172,6 +188,9 @@ impl Pump {
                 } else {
                     timeout = Some(at - now);
                 }
+            }
+            if let Some(dns_due) = self.dns.as_ref().and_then(|d| d.next_timeout()) {
+                timeout = Some(timeout.map_or(dns_due, |t| t.min(dns_due)));
             }
             let timeout = timeout.and_then(|t| rustix::event::Timespec::try_from(t).ok());
             if let Err(e) = poll(&mut fds, timeout.as_ref())
@@ -197,6 +216,10 @@ impl Pump {
             }
             if stdin_slot.is_some_and(|s| !ready[s].is_empty()) {
                 self.flush_stdin();
+            }
+            // Also on a timeout, so forwarded queries that got no answer expire.
+            if let (Some(_), Some(dns)) = (dns_slot, &mut self.dns) {
+                dns.on_readable();
             }
             let mut gone = Vec::new();
             // Only the clients that were polled; ones accepted just now are polled next round.

@@ -16,6 +16,7 @@ use super::stdio::Plumbing;
 use super::{Launch, StartStatus, stdio};
 use crate::logs::LogWriter;
 use crate::model::Status;
+use crate::network;
 use crate::paths::Paths;
 use crate::store::ContainerStore;
 use crate::timefmt;
@@ -40,6 +41,8 @@ struct Running {
     sock_path: PathBuf,
     /// The container's cgroup, released at its exit.
     cgroup_path: Option<PathBuf>,
+    /// The embedded DNS server of a container on user networks.
+    dns: Option<berth_network::dns::Server>,
 }
 
 /// Supervises container `id` from start to exit; returns the shim's exit code.
@@ -63,12 +66,15 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
         listener,
         sock_path,
         cgroup_path,
+        dns,
     } = match start(paths, &store, id, launch) {
         Ok(r) => r,
         Err((code, msg)) => {
+            release_network(paths, &store, id);
             let _ = store.update(id, |c| {
                 c.state.error = msg.clone();
                 c.state.exit_code = code;
+                network::teardown::clear_settings(&mut c.network_settings);
                 Ok(())
             });
             if launch.auto_remove
@@ -96,6 +102,9 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
 
     let log = LogWriter::open(&paths.log_path(id)).ok();
     let mut pump = Pump::new(plumbing, Some(listener), clients, log);
+    if let Some(dns) = dns {
+        pump.serve_dns(dns);
+    }
     pump.run(spawned.pidfd.as_fd());
 
     let (code, oom_killed) = exit_status(&spawned.pidfd, cgroup_path.as_deref());
@@ -108,15 +117,26 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
     if launch.auto_remove {
         // A --rm container vanishes: take it out of sight (which also retires the record naming its pid, so the
         // pid may then be released), tell the clients, and only then do the slow deletions.
+        let settings = store.load(id).map(|c| c.network_settings).ok();
         let retired = crate::ops::remove::retire(paths, &store, id);
         reap();
+        let networks = network_store(paths);
+        if let (Some(settings), Some(networks)) = (&settings, &networks) {
+            network::teardown::release_fast(paths, networks, id, settings);
+        }
         pump.finish(code, oom_killed);
+        if let (Some(settings), Some(networks)) = (&settings, &networks) {
+            network::teardown::release_ports(paths, networks, id, settings);
+        }
         if let Some(r) = retired {
             r.delete();
         }
         return 0;
     }
+    // The network goes back before the exit is recorded, so a start that follows finds it free.
+    release_network(paths, &store, id);
     let _ = store.update(id, |c| {
+        network::teardown::clear_settings(&mut c.network_settings);
         c.state.status = Status::Exited;
         c.state.running = false;
         c.state.paused = false;
@@ -134,12 +154,30 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
     0
 }
 
+/// The network store, for releasing (its default-network options matter only for making the default network,
+/// which a release never does).
+fn network_store(paths: &Paths) -> Option<berth_network::store::NetworkStore> {
+    let config = berth_network::store::StoreConfig::new(Vec::new);
+    berth_network::store::NetworkStore::open(&paths.data_root, config).ok()
+}
+
+/// Releases the network container `id` was given at start, as its record tells.
+fn release_network(paths: &Paths, store: &ContainerStore, id: &str) {
+    if let (Ok(c), Some(networks)) = (store.load(id), network_store(paths)) {
+        network::teardown::release(paths, &networks, id, &c.network_settings);
+    }
+}
+
 /// Starts the container and records it running; on failure, the exit code and message to report (the container
 /// killed if it had started). Out of line, so that its large frame (the spec, the runtime's request) lies below the
 /// supervising loop's and its stack pages are released with the rest of the setup's.
 #[inline(never)]
 fn start(paths: &Paths, store: &ContainerStore, id: &str, launch: &Launch) -> Result<Running, (i32, String)> {
     let spec = load_spec(paths, id).map_err(|e| (125, e))?;
+    let dns = match &launch.dns {
+        Some(d) => Some(dns_server(d).map_err(|e| (125, format!("start the embedded DNS server: {e}")))?),
+        None => None,
+    };
     let sock_path = paths.attach_socket(id);
     let _ = std::fs::remove_file(&sock_path);
     let listener = crate::attach::listen(&sock_path)
@@ -197,7 +235,23 @@ fn start(paths: &Paths, store: &ContainerStore, id: &str, launch: &Launch) -> Re
         listener,
         sock_path,
         cgroup_path,
+        dns,
     })
+}
+
+/// The embedded DNS server of a container on user networks: listening on 127.0.0.11:53 inside its namespace,
+/// forwarding from the host's. The shim is single-threaded, so it may step into the namespace and back.
+fn dns_server(d: &super::DnsLaunch) -> std::io::Result<berth_network::dns::Server> {
+    let inside = berth_network::netns::enter_current_thread(&d.netns).map_err(std::io::Error::other)?;
+    let listen = std::net::UdpSocket::bind(("127.0.0.11", 53));
+    inside.leave().map_err(std::io::Error::other)?;
+    let upstream = std::net::UdpSocket::bind("[::]:0").or_else(|_| std::net::UdpSocket::bind("0.0.0.0:0"))?;
+    Ok(berth_network::dns::Server::new(
+        listen?,
+        upstream,
+        d.tables.clone(),
+        d.upstreams.clone(),
+    ))
 }
 
 /// The container's exit code (128 + signal when killed) and whether the kernel's OOM killer struck its cgroup; the

@@ -154,33 +154,6 @@ pub fn device_rules(privileged: bool) -> Vec<Value> {
     rules
 }
 
-/// The contents of a container's /etc/hosts without networking.
-pub fn hosts_file(hostname: &str) -> String {
-    format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n\
-         ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{hostname}\n"
-    )
-}
-
-/// A container's resolv.conf derived from the host's: loopback resolvers cannot be reached from the container's
-/// network namespace, so they are dropped (and public fallbacks are not invented: with none left the file has no
-/// nameserver, as Docker does for `--network none`).
-pub fn resolv_conf(host: &str) -> String {
-    let mut out = String::new();
-    for line in host.lines() {
-        let t = line.trim();
-        if let Some(addr) = t.strip_prefix("nameserver") {
-            let addr = addr.trim();
-            if addr.starts_with("127.") || addr == "::1" {
-                continue;
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,13 +165,6 @@ mod tests {
         for cap in DEFAULT_CAPS {
             assert!(CAPS_BY_BIT.contains(cap), "{cap}");
         }
-    }
-
-    #[test]
-    fn resolv_conf_drops_loopback_resolvers() {
-        let out =
-            resolv_conf("# c\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver ::1\nsearch lan\n");
-        assert_eq!(out, "# c\nnameserver 10.0.0.2\nsearch lan\n");
     }
 
     #[test]

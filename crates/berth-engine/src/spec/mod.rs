@@ -26,6 +26,9 @@ pub struct SpecInput<'a> {
     pub files_dir: &'a Path,
     /// Parent of the container's cgroup, e.g. `/berth`.
     pub cgroup_parent: &'a str,
+    /// The network namespace to join (a bridge network's, another container's); without one the container gets a
+    /// new namespace, except in host mode.
+    pub netns: Option<&'a Path>,
 }
 
 /// The spec, and the mounts inspect should list.
@@ -135,8 +138,10 @@ pub fn build(input: &SpecInput<'_>) -> Result<Built> {
         json!({"type": "mount"}),
         json!({"type": "cgroup"}),
     ];
-    if hc.network_mode != "host" {
-        namespaces.push(json!({"type": "network"}));
+    match input.netns {
+        Some(path) => namespaces.push(json!({"type": "network", "path": path})),
+        None if hc.network_mode != "host" => namespaces.push(json!({"type": "network"})),
+        None => {}
     }
     let mut resources = resources::resources(hc)?;
     resources.insert(
@@ -232,6 +237,7 @@ mod tests {
             user: &user,
             files_dir: Path::new("/run/x"),
             cgroup_parent: "/berth",
+            netns: None,
         })
     }
 

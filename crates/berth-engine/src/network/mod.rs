@@ -1,0 +1,114 @@
+//! Containers on networks: the network options of an engine, what a container's `NetworkMode` means, and the
+//! pieces that give a container its network at start ([`setup`]) and take it back at exit ([`teardown`]).
+
+mod endpoints;
+mod files;
+mod mode;
+mod ports;
+pub(crate) mod setup;
+pub(crate) mod teardown;
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use berth_network::store::{NetworkStore, StoreConfig, StoreError};
+use berth_network::subnet::{DEFAULT_POOLS, Pool, Subnet};
+
+pub use endpoints::NetworkingConfig;
+pub(crate) use mode::Mode;
+
+use crate::error::Error;
+use crate::paths::Paths;
+
+/// How the engine's default bridge network is made.
+#[derive(Debug, Clone)]
+pub struct NetworkOptions {
+    /// The default bridge's interface (`--bridge`, default `berth0`).
+    pub bridge: String,
+    /// `--bip`: the default bridge's address and prefix.
+    pub bip: Option<(Ipv4Addr, u8)>,
+    /// `--default-address-pool`s.
+    pub pools: Vec<Pool>,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> NetworkOptions {
+        NetworkOptions {
+            bridge: "berth0".into(),
+            bip: None,
+            pools: DEFAULT_POOLS.to_vec(),
+        }
+    }
+}
+
+/// The networks routed on this host: destinations of its IPv4 routes (new subnets must not overlap them).
+fn host_subnets() -> Vec<Subnet> {
+    berth_network::netlink::Netlink::open()
+        .and_then(|mut nl| nl.routes_v4())
+        .map(|routes| {
+            routes
+                .into_iter()
+                .filter(|(_, prefix)| *prefix > 0)
+                .map(|(ip, prefix)| Subnet::containing(ip, prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Opens the network store of `paths` with `opts`.
+pub(crate) fn open_store(paths: &Paths, opts: &NetworkOptions) -> Result<NetworkStore, Error> {
+    let mut config = StoreConfig::new(host_subnets);
+    config.default_bridge = opts.bridge.clone();
+    config.bip = opts.bip;
+    config.pools = opts.pools.clone();
+    NetworkStore::open(&paths.data_root, config).map_err(Error::from)
+}
+
+/// The number that names a container's host-side interface on network `network_id` (see
+/// [`berth_network::netlink::veth_name`]): 0 for its primary network's, else one derived from the network, so it
+/// stays the same whatever other networks are connected or disconnected.
+pub(crate) fn veth_index(network_id: &str, primary: bool) -> usize {
+    if primary {
+        return 0;
+    }
+    1 + network_id
+        .get(..6)
+        .and_then(|h| usize::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
+}
+
+/// `<exec-root>/netns/<id>`: the network namespace of a container on a bridge network.
+pub(crate) fn netns_path(paths: &Paths, id: &str) -> PathBuf {
+    paths.exec_root.join("netns").join(id)
+}
+
+/// `<exec-root>/network/<network id>.ready`: present once the network's bridge and rules were set up since boot
+/// (the exec root is on tmpfs, like the bridge and the rules themselves); holds the firewall backend's name.
+pub(crate) fn ready_marker(paths: &Paths, network_id: &str) -> PathBuf {
+    paths
+        .exec_root
+        .join("network")
+        .join(format!("{network_id}.ready"))
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(_) => Error::NotFound(e.to_string()),
+            StoreError::NameTaken(_) => Error::Conflict(e.to_string()),
+            StoreError::Predefined(_) | StoreError::Overlap => Error::Forbidden(e.to_string()),
+            StoreError::Ambiguous(..) | StoreError::Invalid(_) | StoreError::Subnet(_) => {
+                Error::InvalidArgument(e.to_string())
+            }
+            StoreError::Ipam(ref ipam) => match ipam {
+                berth_network::ipam::IpamError::InUse(_) => Error::Conflict(e.to_string()),
+                _ => Error::InvalidArgument(e.to_string()),
+            },
+            StoreError::PortTaken(m) => Error::Runtime(format!(
+                "driver failed programming external connectivity on endpoint: {m}"
+            )),
+            StoreError::Io { ctx, source } => Error::Io { context: ctx, source },
+            StoreError::Corrupt { path, msg } => Error::Corrupt { path, message: msg },
+        }
+    }
+}
