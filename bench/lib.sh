@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # bench/lib.sh: shared parts of the berth-vs-Docker benchmarks, sourced by
-# bench/run.sh (issue 2, daemonless berth) and bench/daemon.sh (issue 3,
-# `berth daemon`). Not runnable on its own.
+# bench/run.sh (issue 2, daemonless berth), bench/daemon.sh (issue 3,
+# `berth daemon`) and bench/network.sh (issue 4, networking). Not runnable
+# on its own.
 #
 # It holds the temp dir and its cleanup traps, a private dockerd (no bridge,
 # no iptables/NAT, no ip_forward change), the busybox image, hyperfine
@@ -11,6 +12,10 @@
 #   engine_argv ENGINE  set ENGINE_ARGV to the CLI command line of ENGINE
 #   teardown            (optional) stop what the script started itself; runs
 #                       first in cleanup, before containers are removed
+#   batch_network ENGINE  (optional) print the --network value of ENGINE's
+#                       batch containers (start_batch); empty output: no
+#                       --network option, the engine's default network.
+#                       Without it every engine's batch uses `none`.
 # and may read or set the globals below.
 
 export LC_ALL=C # $EPOCHREALTIME and awk must agree on the decimal point
@@ -327,17 +332,20 @@ hf() {
 # elapsed START END: seconds between two $EPOCHREALTIME stamps.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", b - a }'; }
 
-# start_batch ENGINE DIR N: launch N `run -d --network none busybox sleep
-# 1000` at once in the background (ids in DIR/<i>.id); wait_batch waits and
-# fails if any failed.
+# start_batch ENGINE DIR N: launch N `run -d --network NET busybox sleep
+# 1000` at once in the background (ids in DIR/<i>.id), NET as batch_network
+# says (default none); wait_batch waits and fails if any failed.
 start_batch() {
-    local e=$1 dir=$2 n=$3 i
+    local e=$1 dir=$2 n=$3 i net=none
+    local -a netopt=()
+    if declare -F batch_network >/dev/null; then net=$(batch_network "$e"); fi
+    [[ -z $net ]] || netopt=(--network "$net")
     engine_argv "$e"
     rm -rf "$dir"
     mkdir -p "$dir"
     BATCH_PIDS=()
     for ((i = 0; i < n; i++)); do
-        "${ENGINE_ARGV[@]}" run -d --network none busybox sleep 1000 >"$dir/$i.id" 2>"$dir/$i.err" &
+        "${ENGINE_ARGV[@]}" run -d "${netopt[@]}" busybox sleep 1000 >"$dir/$i.id" 2>"$dir/$i.err" &
         BATCH_PIDS+=("$!")
     done
 }

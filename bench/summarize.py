@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn the raw measurements of bench/run.sh and bench/daemon.sh into markdown tables.
+"""Turn the raw measurements of bench/run.sh, bench/daemon.sh and bench/network.sh into markdown tables.
 
 Reads RESULTS_DIR/<case>.<engine>.<kind>, where kind is
   json  hyperfine --export-json output (times in seconds),
@@ -10,9 +10,10 @@ and prints a summary table (medians, the berth/docker ratio and, where the
 set has targets, the target and whether it is met) followed by a detail
 table (n, mean, stddev, min, max). An engine that was benchmarked but has
 no file for a case is shown as "failed"; a case an engine has no part in
-shows "-".
+shows "-". A difference row (issue4) shows berth's median of one case minus
+its median of another.
 
-usage: summarize.py [--set issue2|issue3] [--many N] RESULTS_DIR ENGINE...   (engines that were benchmarked)
+usage: summarize.py [--set issue2|issue3|issue4] [--many N] RESULTS_DIR ENGINE...   (engines benchmarked)
 """
 import json
 import statistics
@@ -24,11 +25,22 @@ class Case:
     """One row: its file name, label, unit ("s" or "kib"), the engines of its
     berth and docker columns (None: not applicable) and an optional target,
     ("ratio", x) for berth/docker <= x or ("berth", x) for berth's median <= x
-    (in the case's unit)."""
+    (in the case's unit). The docker column reads the samples of docker_case
+    when given (another row's, shown again), else those of case."""
 
-    def __init__(self, case, label, unit, berth="berth", docker="docker", target=None):
+    def __init__(self, case, label, unit, berth="berth", docker="docker", target=None, docker_case=None):
         self.case, self.label, self.unit = case, label, unit
         self.berth, self.docker, self.target = berth, docker, target
+        self.docker_case = docker_case or case
+
+
+class Diff:
+    """A derived row: berth's median of case `minuend` minus its median of
+    case `subtrahend` (both in seconds); no docker column, no detail rows."""
+
+    def __init__(self, label, minuend, subtrahend):
+        self.label, self.minuend, self.subtrahend = label, minuend, subtrahend
+        self.target = None
 
 
 MIB = 1024  # KiB; memory targets are in MiB
@@ -87,6 +99,44 @@ SETS = {
         Case("batch_run", "6. docker CLI, 20 concurrent `run -d --network none busybox sleep 1000`", "s"),
         Case("batch_rm", "6. docker CLI `rm -f` of those 20", "s"),
     ],
+    "issue4": [
+        Case(
+            "run_rm_bridge",
+            "1. `run --rm busybox true`: berth on its default bridge vs docker `--network none`",
+            "s",
+            target=("ratio", 0.10),
+        ),
+        Case("run_rm_none", "2. `run --rm --network none busybox true`, both", "s"),
+        Diff(
+            "2. veth+IP+namespace setup per container: berth case 1 − case 2 (medians)",
+            "run_rm_bridge",
+            "run_rm_none",
+        ),
+        Case(
+            "net_setup_paired",
+            "2. … the same, median of paired differences (bridge and none run alternately)",
+            "s",
+            docker=None,
+        ),
+        Case(
+            "run_rm_publish",
+            "3. berth `run --rm -p 127.0.0.1::80 busybox true` (bridge + port) vs docker `--network none`"
+            " (case 2)",
+            "s",
+            docker_case="run_rm_none",
+        ),
+        Diff(
+            "3. one published port per container: berth case 3 − case 1 (medians)",
+            "run_rm_publish",
+            "run_rm_bridge",
+        ),
+        Case(
+            "batch_run",
+            "4. 20 concurrent `run -d busybox sleep 1000`: berth on its bridge vs docker `--network none`",
+            "s",
+        ),
+        Case("batch_rm", "4. `rm -f` of those 20", "s"),
+    ],
 }
 
 
@@ -132,6 +182,16 @@ def met(c: Case, berth, ratio) -> str:
     return "yes" if value <= x else "no"
 
 
+def diff_row(results: Path, d: Diff, berth_ran: bool, targets: bool) -> str:
+    """The summary row of a Diff: the difference, or why it is missing."""
+    a, b = load(results, d.minuend, "berth"), load(results, d.subtrahend, "berth")
+    if a and b:
+        value = fmt(statistics.median(a) - statistics.median(b), "s")
+    else:
+        value = "failed" if berth_ran else "n/a"
+    return f"| {d.label} | {value} | - | n/a |" + (" | |" if targets else "")
+
+
 def main() -> int:
     args = sys.argv[1:]
     name, many = "issue2", "100"
@@ -166,8 +226,11 @@ def main() -> int:
     summary = [head, rule]
     detail = ["| case | engine | n | median | mean ± sd | min | max |", "|---|---|---|---|---|---|---|"]
     for c in cases:
+        if isinstance(c, Diff):
+            summary.append(diff_row(results, c, "berth" in ran, targets))
+            continue
         berth = load(results, c.case, c.berth) if c.berth else None
-        docker = load(results, c.case, c.docker) if c.docker else None
+        docker = load(results, c.docker_case, c.docker) if c.docker else None
         ratio = None
         if berth and docker:
             ratio = statistics.median(berth) / statistics.median(docker)
@@ -178,7 +241,7 @@ def main() -> int:
             row += f" {fmt_target(c)} | {met(c, berth, ratio)} |" if c.target else " | |"
         summary.append(row)
         for engine, s in ((c.berth, berth), (c.docker, docker)):
-            if not s:
+            if not s or (engine == c.docker and c.docker_case != c.case):
                 continue
             sd = statistics.stdev(s) if len(s) > 1 else 0.0
             detail.append(

@@ -3,8 +3,9 @@
 # Idempotent: packages already present are not reinstalled; `apt-get update` runs only when something is missing.
 set -euo pipefail
 
-# bsdutils gives `script`: a terminal for the interactive docker CLI tests.
-PACKAGES=(busybox-static gcc make pkg-config ca-certificates iproute2 procps bsdutils)
+# bsdutils gives `script`: a terminal for the interactive docker CLI tests; nftables (iptables as the fallback) for
+# the bridge network's NAT and published ports.
+PACKAGES=(busybox-static gcc make pkg-config ca-certificates iproute2 procps bsdutils nftables iptables)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
