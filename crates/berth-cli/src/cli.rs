@@ -54,6 +54,21 @@ pub struct GlobalOpts {
     /// Address and prefix of the default bridge (e.g. 10.89.0.1/24)
     #[arg(long, global = true, env = "BERTH_BIP")]
     pub bip: Option<String>,
+    /// Use TLS; implied by --tlsverify (the daemon: on its TCP listeners)
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// Use TLS and verify the remote (the daemon: require client certificates signed by --tlscacert)
+    #[arg(long, global = true, env = "BERTH_TLS_VERIFY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub tlsverify: bool,
+    /// Trust certs signed only by this CA (client default: $BERTH_CERT_PATH/ca.pem)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tlscacert: Option<String>,
+    /// Path to TLS certificate file (client default: $BERTH_CERT_PATH/cert.pem)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tlscert: Option<String>,
+    /// Path to TLS key file (client default: $BERTH_CERT_PATH/key.pem)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tlskey: Option<String>,
     /// Pool new networks' subnets are carved from: base=CIDR,size=N (repeatable)
     #[arg(long = "default-address-pool", global = true)]
     pub default_address_pool: Vec<String>,

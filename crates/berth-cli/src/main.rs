@@ -116,7 +116,13 @@ fn client(g: &GlobalOpts, starts: bool) -> Result<Client, Failure> {
         [host] => {
             let endpoint = match berth_api::server::listen::parse(host)? {
                 Address::Unix(p) => Endpoint::Unix(p),
-                Address::Tcp(a) => Endpoint::Tcp(a),
+                Address::Tcp(a) => match tls_client(g)? {
+                    Some(config) => {
+                        let name = host_name(host);
+                        Endpoint::Tls(a, berth_api::client::tls::server_name(&name)?, config)
+                    }
+                    None => Endpoint::Tcp(a),
+                },
             };
             if endpoint.connect().is_err() {
                 return Err(Failure::engine(format!(
@@ -130,6 +136,42 @@ fn client(g: &GlobalOpts, starts: bool) -> Result<Client, Failure> {
     Ok(Client::new(endpoint)?)
 }
 
+/// The client's TLS configuration from `--tls`/`--tlsverify` and the certificate flags; the files default to
+/// `ca.pem`, `cert.pem` and `key.pem` in `$BERTH_CERT_PATH` (else `~/.docker`, as the docker CLI's), when present.
+fn tls_client(g: &GlobalOpts) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, Failure> {
+    if !g.tls && !g.tlsverify {
+        return Ok(None);
+    }
+    let dir = std::env::var_os("BERTH_CERT_PATH")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))
+        .unwrap_or_default();
+    let file = |given: &Option<String>, name: &str| {
+        given
+            .as_ref()
+            .map(std::path::PathBuf::from)
+            .or_else(|| Some(dir.join(name)).filter(|p| p.exists()))
+    };
+    let opts = berth_api::client::tls::TlsClientOptions {
+        verify: g.tlsverify,
+        ca: file(&g.tlscacert, "ca.pem"),
+        cert: file(&g.tlscert, "cert.pem"),
+        key: file(&g.tlskey, "key.pem"),
+    };
+    Ok(Some(berth_api::client::tls::client_config(&opts)?))
+}
+
+/// The host part of `tcp://HOST:PORT` (brackets of an IPv6 address removed).
+fn host_name(address: &str) -> String {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    let host = match hostport.rsplit_once(':') {
+        Some((h, _)) => h,
+        None => hostport,
+    };
+    host.trim_matches(['[', ']']).to_string()
+}
+
 fn dispatch(cli: Cli) -> CmdResult {
     use commands::*;
     if let Command::Version = cli.command {
@@ -138,7 +180,7 @@ fn dispatch(cli: Cli) -> CmdResult {
     }
     if let Command::Daemon(a) = cli.command {
         let opts = engine_options(&cli.global)?;
-        return daemon::run(opts, cli.global.host, a);
+        return daemon::run(opts, &cli.global, a);
     }
     let attached = match &cli.command {
         Command::Run(a) => !a.detach,

@@ -246,4 +246,46 @@ fn tcp_with_tls_client_verification() {
     // And plain HTTP gets nowhere.
     let (code, _, _) = docker(&["version"]);
     assert_ne!(code, Some(0));
+
+    // berth's own CLI as a TLS client: plain output, a hijacked stream with stdin and its half-close (relayed through
+    // the TLS session), and the same refusals.
+    let berth = |args: &[&str], input: &[u8]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(["-H", &tcp]).args(args).env_remove("BERTH_HOST");
+        common::Run::with_stdin(cmd, input)
+    };
+    let run = berth(
+        &[&with_cert[..], &["run", "--rm", "busybox", "echo", "over-tls"]].concat(),
+        b"",
+    );
+    assert_eq!(run.ok(), "over-tls");
+    let run = berth(
+        &[
+            &with_cert[..],
+            &[
+                "run",
+                "--rm",
+                "-i",
+                "busybox",
+                "sh",
+                "-c",
+                "tr a-z A-Z; echo done",
+            ],
+        ]
+        .concat(),
+        b"piped in\n",
+    );
+    assert_eq!(run.ok(), "PIPED IN\ndone");
+    let without_verify = [
+        "--tls",
+        "--tlscert",
+        &p("client-cert.pem"),
+        "--tlskey",
+        &p("client-key.pem"),
+    ];
+    assert_eq!(berth(&[&without_verify[..], &["ps", "-q"]].concat(), b"").code, 0);
+    let run = berth(&["--tlsverify", "--tlscacert", &p("ca.pem"), "ps"], b"");
+    assert_ne!(run.code, 0, "no client certificate: {}", run.stdout);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert_ne!(berth(&["ps"], b"").code, 0, "plain HTTP to a TLS listener");
 }

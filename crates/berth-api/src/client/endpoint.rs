@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use berth_engine::Engine;
+use rustls::pki_types::ServerName;
 
 use crate::error::{Error, Result};
 use crate::server::{Api, Daemon};
@@ -37,6 +38,12 @@ impl Drop for InProcess {
 pub enum Endpoint {
     Unix(PathBuf),
     Tcp(std::net::SocketAddr),
+    /// TCP with TLS: the daemon's address, the name its certificate must carry, the client's settings.
+    Tls(
+        std::net::SocketAddr,
+        ServerName<'static>,
+        Arc<rustls::ClientConfig>,
+    ),
     InProcess(Box<InProcess>),
 }
 
@@ -58,7 +65,7 @@ impl Endpoint {
     pub fn describe(&self) -> String {
         match self {
             Endpoint::Unix(p) => format!("unix://{}", p.display()),
-            Endpoint::Tcp(a) => format!("tcp://{a}"),
+            Endpoint::Tcp(a) | Endpoint::Tls(a, ..) => format!("tcp://{a}"),
             Endpoint::InProcess(_) => "the in-process engine".into(),
         }
     }
@@ -67,7 +74,7 @@ impl Endpoint {
     pub fn connect(&self) -> std::io::Result<Conn> {
         match self {
             Endpoint::Unix(p) => berth_engine::attach::connect(p).map(Conn::Unix),
-            Endpoint::Tcp(a) => {
+            Endpoint::Tcp(a) | Endpoint::Tls(a, ..) => {
                 let s = std::net::TcpStream::connect(a)?;
                 let _ = s.set_nodelay(true);
                 Ok(Conn::Tcp(s))

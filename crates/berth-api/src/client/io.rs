@@ -1,5 +1,5 @@
-//! The client's connection type: a unix or TCP stream under tokio, one type so a hijacked connection can be taken
-//! back from hyper and handed to blocking code as a plain descriptor.
+//! The client's connection type: a unix, TCP or TLS stream under tokio, one type so a hijacked connection can be taken
+//! back from hyper and handed to blocking code as a plain descriptor (a TLS one through a relaying socket pair).
 
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
@@ -13,6 +13,7 @@ use super::endpoint::Conn;
 pub enum Stream {
     Unix(tokio::net::UnixStream),
     Tcp(tokio::net::TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),
 }
 
 impl Stream {
@@ -43,7 +44,26 @@ impl Stream {
                 s.set_nonblocking(false)?;
                 Ok(s.into())
             }
+            Stream::Tls(s) => {
+                let (tcp, session) = (*s).into_inner();
+                super::tls::relay_fd(tcp.into_std()?, session)
+            }
         }
+    }
+
+    /// Wraps a TCP stream in a TLS session with the daemon named `name` (call inside the runtime).
+    pub async fn tls(
+        self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+    ) -> std::io::Result<Stream> {
+        let Stream::Tcp(tcp) = self else {
+            return Ok(self);
+        };
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await?;
+        Ok(Stream::Tls(Box::new(tls)))
     }
 }
 
@@ -56,6 +76,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -65,6 +86,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -72,6 +94,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -79,6 +102,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod endpoint;
 mod io;
+pub mod tls;
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -155,7 +156,13 @@ impl Client {
         }
         let req = req.body(body).map_err(|e| Error::internal(e.to_string()))?;
         self.runtime.block_on(async {
-            let stream = Stream::from_conn(conn).map_err(|e| transport(&self.endpoint, e))?;
+            let mut stream = Stream::from_conn(conn).map_err(|e| transport(&self.endpoint, e))?;
+            if let Endpoint::Tls(_, name, config) = &self.endpoint {
+                stream = stream
+                    .tls(config.clone(), name.clone())
+                    .await
+                    .map_err(|e| transport(&self.endpoint, e))?;
+            }
             let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                 .await
                 .map_err(|e| transport(&self.endpoint, e))?;

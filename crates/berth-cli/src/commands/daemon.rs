@@ -5,6 +5,7 @@ use berth_api::server::tls::TlsOptions;
 use berth_engine::EngineOptions;
 use clap::Args;
 
+use crate::cli::GlobalOpts;
 use crate::error::{CmdResult, Failure};
 
 #[derive(Debug, Args)]
@@ -15,25 +16,10 @@ pub struct DaemonArgs {
     /// Enable debug mode (log every request)
     #[arg(short = 'D', long)]
     pub debug: bool,
-    /// Use TLS on TCP listeners; implied by --tlsverify
-    #[arg(long)]
-    pub tls: bool,
-    /// Use TLS and require client certificates signed by --tlscacert
-    #[arg(long)]
-    pub tlsverify: bool,
-    /// Trust certs signed only by this CA
-    #[arg(long, value_name = "FILE")]
-    pub tlscacert: Option<String>,
-    /// Path to TLS certificate file
-    #[arg(long, value_name = "FILE")]
-    pub tlscert: Option<String>,
-    /// Path to TLS key file
-    #[arg(long, value_name = "FILE")]
-    pub tlskey: Option<String>,
 }
 
 /// The TLS settings the flags give, if any.
-fn tls_options(a: &DaemonArgs) -> Result<Option<TlsOptions>, Failure> {
+fn tls_options(a: &GlobalOpts) -> Result<Option<TlsOptions>, Failure> {
     if !a.tls && !a.tlsverify {
         return Ok(None);
     }
@@ -50,7 +36,8 @@ fn tls_options(a: &DaemonArgs) -> Result<Option<TlsOptions>, Failure> {
     }))
 }
 
-pub fn run(engine: EngineOptions, hosts: Vec<String>, a: DaemonArgs) -> CmdResult {
+/// Serves the API; the global `-H` and TLS flags say where and how.
+pub fn run(engine: EngineOptions, g: &GlobalOpts, a: DaemonArgs) -> CmdResult {
     let level = if a.debug { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("berth_api={level},berth={level}")));
@@ -59,10 +46,10 @@ pub fn run(engine: EngineOptions, hosts: Vec<String>, a: DaemonArgs) -> CmdResul
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let tls = tls_options(&a)?;
+    let tls = tls_options(g)?;
     daemon::run(DaemonOptions {
         engine,
-        hosts,
+        hosts: g.host.clone(),
         pidfile: a.pidfile.map(Into::into),
         tls,
     })
