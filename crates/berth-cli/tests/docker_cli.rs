@@ -238,6 +238,22 @@ fn tty_session_through_a_terminal() {
     assert!(stdout.contains("sum-42"), "{stdout}");
     assert!(stdout.contains("/dev/pts/0"), "{stdout}");
     assert_eq!(out.status.code(), Some(5), "{stdout}");
+
+    // The tty has the terminal's size from its first instant (ConsoleSize at create), not only after a resize.
+    for cli in ["docker", env!("CARGO_BIN_EXE_berth")] {
+        let cmd = format!(
+            "stty rows 33 cols 97; DOCKER_HOST={host} BERTH_HOST={host} DOCKER_CONFIG={} {cli} run -t --rm busybox stty size",
+            d.env.dir.path().join("docker-config").display(),
+            host = d.host(),
+        );
+        let out = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("33 97"), "{cli}: {stdout}");
+    }
 }
 
 #[test]

@@ -134,6 +134,8 @@ pub struct HostConfig {
     pub pid_mode: String,
     pub privileged: bool,
     pub publish_all_ports: bool,
+    /// The terminal's initial size (rows, columns) for a container with a tty, as the docker CLI sends it.
+    pub console_size: Option<[u16; 2]>,
     pub readonly_rootfs: bool,
     pub security_opt: Option<Vec<String>>,
     pub tmpfs: Option<BTreeMap<String, String>>,

@@ -31,10 +31,7 @@ pub(crate) fn start_container(d: &Shared, handle: &tokio::runtime::Handle, refer
     clients.append(&mut pending);
     let started = d.engine.start(
         &c.id,
-        StartOptions {
-            attach: clients,
-            console_size: None,
-        },
+        StartOptions { attach: clients },
     );
     drop(pending);
     if let Err(e) = started {

@@ -270,6 +270,12 @@ impl ContainerOpts {
             init: self.init.then_some(true),
             group_add: (!self.group_add.is_empty()).then(|| self.group_add.clone()),
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
+            // The tty starts at the terminal's size, as with the docker CLI (no resize race after start).
+            console_size: self
+                .tty
+                .then(crate::terminal::size)
+                .flatten()
+                .map(|(rows, cols)| [rows, cols]),
             ..Default::default()
         };
         let mut req = CreateRequest {

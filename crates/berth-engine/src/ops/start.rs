@@ -23,8 +23,6 @@ pub struct StartOptions {
     /// Connected client sockets (attach clients, an exit monitor) handed to the shim as its first clients, each
     /// having written its hello, so none misses the container's first output or its exit.
     pub attach: Vec<OwnedFd>,
-    /// Initial terminal size (rows, cols) for containers with a tty.
-    pub console_size: Option<(u16, u16)>,
 }
 
 impl Engine {
@@ -55,7 +53,7 @@ impl Engine {
         let rw = self.images.rw_layer(&id)?;
         let plan = self.network_plan(&c)?;
         let launched = self
-            .prepare(&c, &rw, &plan, opts.console_size)
+            .prepare(&c, &rw, &plan)
             .and_then(|launch| {
                 let settings = plan.settings.clone();
                 self.containers.update(&id, |c| {
@@ -82,7 +80,6 @@ impl Engine {
         c: &Container,
         rw: &RwLayer,
         plan: &network::setup::Plan,
-        console_size: Option<(u16, u16)>,
     ) -> Result<Launch> {
         let runtime_dir = self.opts.paths.runtime_dir(&c.id);
         let read = |path: &str| -> Result<Option<String>> {
@@ -139,7 +136,7 @@ impl Engine {
             init: c.host_config.init.unwrap_or(false),
             tty: c.config.tty,
             open_stdin: c.config.open_stdin,
-            console_size,
+            console_size: c.host_config.console_size.map(|[rows, cols]| (rows, cols)),
             auto_remove: c.host_config.auto_remove,
             dns: plan.dns.clone(),
         })
