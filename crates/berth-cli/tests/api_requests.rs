@@ -165,3 +165,46 @@ fn many_concurrent_create_start_remove() {
     let (_, _, body) = request(d, "GET", "/containers/json?all=1", b"");
     assert_eq!(body.trim(), "[]");
 }
+
+#[test]
+fn concurrent_starts_of_one_container_start_it_once() {
+    let d = Daemon::start();
+    d.docker(&["create", "--name", "once", "busybox", "sleep", "30"])
+        .ok();
+    let since = common::unix_now_plus(0);
+    let d = &d;
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..6)
+            .map(|_| scope.spawn(move || request(d, "POST", "/containers/once/start", b"").0))
+            .collect();
+        starts.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 204 || *s == 304), "{statuses:?}");
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.Running}}", "once"]).ok(),
+        "true"
+    );
+    d.docker(&["kill", "once"]).ok();
+    d.docker(&["wait", "once"]).ok();
+    let until = common::unix_now_plus(1);
+    let events = d
+        .docker(&[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            "container=once",
+            "--format",
+            "{{.Action}}",
+        ])
+        .ok();
+    let count = |action: &str| events.lines().filter(|l| *l == action).count();
+    assert_eq!(
+        (count("start"), count("die")),
+        (1, 1),
+        "one start, one death: {events}"
+    );
+}

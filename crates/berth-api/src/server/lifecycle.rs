@@ -34,6 +34,12 @@ pub(crate) fn start_container(d: &Shared, handle: &tokio::runtime::Handle, refer
         StartOptions { attach: clients },
     );
     drop(pending);
+    let started = match started {
+        // Another start won the race: its monitor watches the shim.
+        Ok(None) => return Ok(false),
+        Ok(Some(_)) => Ok(()),
+        Err(e) => Err(e),
+    };
     if let Err(e) = started {
         // Waiters learn of the failed start too. A --rm container goes: its shim removed it when the failure was
         // the container's; when the start failed before any shim ran, it is removed here, as Docker does.

@@ -26,8 +26,9 @@ pub struct StartOptions {
 }
 
 impl Engine {
-    /// Starts container `reference`; returns its pid. Starting a running container does nothing, as in Docker.
-    pub fn start(&self, reference: &str, opts: StartOptions) -> Result<i32> {
+    /// Starts container `reference`; returns its pid, or `None` when it was running already (a start that raced
+    /// another one): then nothing is done, as in Docker, and the clients in `opts` are dropped.
+    pub fn start(&self, reference: &str, opts: StartOptions) -> Result<Option<i32>> {
         let id = self.containers.resolve(reference)?;
         let runtime_dir = self.opts.paths.runtime_dir(&id);
         fs::create_dir_all(&runtime_dir).ctx(|| format!("create {}", runtime_dir.display()))?;
@@ -37,7 +38,7 @@ impl Engine {
 
         let c = self.containers.load(&id)?;
         match c.state.status {
-            Status::Running if self.is_alive(&c) => return Ok(c.state.pid),
+            Status::Running if self.is_alive(&c) => return Ok(None),
             Status::Paused => {
                 return Err(Error::Conflict(
                     "cannot start a paused container, try unpause instead".into(),
@@ -71,7 +72,7 @@ impl Engine {
                 Ok(())
             });
         }
-        launched
+        launched.map(Some)
     }
 
     /// Writes the spec and the container's /etc files into its runtime directory; returns the shim's launch plan.
