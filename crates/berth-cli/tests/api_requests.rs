@@ -138,6 +138,38 @@ fn vanishing_clients_do_not_hurt() {
     drop(s);
     assert_eq!(request(&d, "GET", "/_ping", b"").0, 200);
     d.docker(&["rm", "-f", "chatty"]).ok();
+
+    // Followers of a quiet log that go away do not keep a thread each: the daemon's thread count comes back.
+    d.docker(&["run", "-d", "--name", "quiet", "busybox", "sleep", "100"])
+        .ok();
+    let threads = || {
+        std::fs::read_dir(format!("/proc/{}/task", d.pid()))
+            .unwrap()
+            .count()
+    };
+    std::thread::sleep(Duration::from_secs(3)); // idle worker threads of the start above end after 2 s
+    let before = threads();
+    for _ in 0..5 {
+        let mut s = UnixStream::connect(d.socket()).unwrap();
+        write!(
+            s,
+            "GET /containers/quiet/logs?follow=1&stdout=1 HTTP/1.1\r\nHost: d\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let _ = s.read(&mut buf);
+        drop(s);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while threads() > before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} threads, {before} before the followers",
+            threads()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    d.docker(&["rm", "-f", "quiet"]).ok();
 }
 
 #[test]

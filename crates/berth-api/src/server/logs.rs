@@ -58,7 +58,8 @@ pub async fn logs(
     let d2 = d.clone();
     tokio::task::spawn_blocking(move || {
         let mut line = Vec::new();
-        let _ = d2.engine.logs(&c.id, &filter, follow, &mut |e| {
+        let wanted = out.reader_present();
+        let _ = d2.engine.logs(&c.id, &filter, follow, &wanted, &mut |e| {
             line.clear();
             if timestamps {
                 line.extend_from_slice(e.time.as_bytes());

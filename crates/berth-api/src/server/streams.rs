@@ -109,6 +109,15 @@ impl Write for BodyWriter {
     }
 }
 
+impl BodyWriter {
+    /// Whether the body's reader is still there (false once the client went away); for producers that may wait a
+    /// long time between writes. Holds the body open while it lives: drop it with the writer.
+    pub fn reader_present(&self) -> impl Fn() -> bool + use<> {
+        let tx = self.tx.clone();
+        move || !tx.is_closed()
+    }
+}
+
 impl Drop for BodyWriter {
     fn drop(&mut self) {
         let _ = self.send();

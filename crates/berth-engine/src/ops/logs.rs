@@ -13,14 +13,19 @@ use crate::error::{Error, Result};
 use crate::logs::{self, Entry, LogFilter};
 use crate::model::Status;
 
+/// How often a quiet follow checks that its reader is still there.
+const WANTED_CHECK_SECS: i64 = 2;
+
 impl Engine {
     /// Passes the selected log entries of container `reference` to `sink`; with `follow`, keeps going until the
-    /// container exits or `sink` fails (the reader went away).
+    /// container exits, `sink` fails, or — checked every few seconds while the log is quiet — `wanted` says the
+    /// reader went away.
     pub fn logs(
         &self,
         reference: &str,
         filter: &LogFilter,
         follow: bool,
+        wanted: &dyn Fn() -> bool,
         sink: &mut dyn FnMut(&Entry) -> std::io::Result<()>,
     ) -> Result<()> {
         let id = self.containers.resolve(reference)?;
@@ -77,8 +82,14 @@ impl Engine {
                 PollFd::new(&watch, PollFlags::IN),
                 PollFd::new(sock, PollFlags::IN),
             ];
-            if poll(&mut fds, None).is_err() {
-                continue;
+            let quiet_check = rustix::event::Timespec {
+                tv_sec: WANTED_CHECK_SECS,
+                tv_nsec: 0,
+            };
+            match poll(&mut fds, Some(&quiet_check)) {
+                Ok(0) if !wanted() => return Ok(()),
+                Ok(_) => {}
+                Err(_) => continue,
             }
             if !fds[0].revents().is_empty() {
                 let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
