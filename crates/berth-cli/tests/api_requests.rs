@@ -240,3 +240,52 @@ fn concurrent_starts_of_one_container_start_it_once() {
         "one start, one death: {events}"
     );
 }
+
+#[test]
+fn attach_with_logs_replays_the_output_so_far() {
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; echo two >&2; sleep 100",
+    ])
+    .ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !d.docker(&["logs", "talker"]).stdout.contains("one") {
+        assert!(std::time::Instant::now() < deadline, "no output logged");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // logs=1 without stream=1: the replay, then the end of the stream.
+    let mut s = UnixStream::connect(d.socket()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /containers/talker/attach?logs=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let at = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        out.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let mut frames = &out[at..];
+    let mut got = Vec::new();
+    while frames.len() >= 8 {
+        let len = u32::from_be_bytes(frames[4..8].try_into().unwrap()) as usize;
+        got.push((
+            frames[0],
+            String::from_utf8_lossy(&frames[8..8 + len]).into_owned(),
+        ));
+        frames = &frames[8 + len..];
+    }
+    assert_eq!(got, [(1, "one\n".to_string()), (2, "two\n".to_string())]);
+    d.docker(&["rm", "-f", "talker"]).ok();
+}

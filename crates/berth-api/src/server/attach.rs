@@ -203,7 +203,31 @@ pub(crate) fn frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=`.
+/// The container's log so far as the attach stream carries output (frames, or raw bytes with a tty): what
+/// `logs=1` replays before the live stream.
+fn replay(d: &super::Daemon, id: &str, tty: bool, flags: u8) -> Result<Vec<u8>> {
+    let filter = berth_engine::logs::LogFilter {
+        stdout: flags & hello::STDOUT != 0,
+        stderr: flags & hello::STDERR != 0,
+        since: None,
+        until: None,
+        tail: None,
+    };
+    let mut out = Vec::new();
+    d.engine.logs(id, &filter, false, &|| true, &mut |e| {
+        let kind = if e.stream == "stderr" { Kind::Stderr } else { Kind::Stdout };
+        if tty {
+            out.extend_from_slice(e.log.as_bytes());
+            Ok(())
+        } else {
+            attach::write_frame(&mut out, kind, e.log.as_bytes())
+        }
+    })?;
+    Ok(out)
+}
+
+/// `POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1&logs=1&detachKeys=`. `logs=1` replays the
+/// output so far first; with it and without `stream=1`, that replay is all.
 pub async fn attach(
     State(d): State<Shared>,
     Path(id): Path<String>,
@@ -227,8 +251,14 @@ pub async fn attach(
             flags |= bit;
         }
     }
-    let (tty, stdin, shim) = blocking(&d, move |d| {
+    let logs = p.flag("logs");
+    let stream = p.flag("stream") || !logs;
+    let (tty, stdin, shim, history) = blocking(&d, move |d| {
         let c = d.engine.inspect(&id)?;
+        let history = if logs { replay(d, &c.id, c.config.tty, flags)? } else { Vec::new() };
+        if !stream {
+            return Ok((c.config.tty, false, None, history));
+        }
         if c.state.paused {
             return Err(Error::conflict(
                 "You cannot attach to a paused container, unpause it first",
@@ -252,18 +282,26 @@ pub async fn attach(
         attach::write_frame(&mut client, Kind::Hello, &[flags])
             .map_err(|e| Error::internal(format!("attach to container: {e}")))?;
         d.container_event(&c, "attach", &[]);
-        Ok((c.config.tty, stdin, client))
+        Ok((c.config.tty, stdin, Some(client), history))
     })
     .await?;
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         if let Ok(upgraded) = upgrade.await {
+            let mut io = TokioIo::new(upgraded);
+            if io.write_all(&history).await.is_err() {
+                return;
+            }
+            let Some(shim) = shim else {
+                let _ = io.shutdown().await;
+                return;
+            };
             let opts = RelayOpts {
                 tty,
                 stdin,
                 detach_keys,
             };
-            relay(TokioIo::new(upgraded), shim, opts, |_| {}).await;
+            relay(io, shim, opts, |_| {}).await;
         }
     });
     upgrade_response()
