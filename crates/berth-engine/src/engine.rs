@@ -1,5 +1,6 @@
 //! The engine handle: the two roots, the image store and the container store, opened once per process.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -29,13 +30,16 @@ pub struct Engine {
     pub(crate) containers: ContainerStore,
     pub(crate) networks: NetworkStore,
     opened: Instant,
-    /// When the last attach prime began (nanoseconds after `opened`, plus one; 0: never).
-    last_prime: AtomicU64,
+    /// Until when (nanoseconds after `opened`) cgroup v1's attach window is to be kept open; 0: never asked.
+    warm_until: Arc<AtomicU64>,
 }
 
-/// A prime begun this recently serves the next start too; a second one would only queue behind it and open a new
-/// grace period of its own.
-const PRIME_SHARED_FOR: Duration = Duration::from_millis(5);
+/// How long one call to [`Engine::warm_up_start`] keeps the attach window open: past a whole daemonless
+/// `run --rm`'s create-attach-wait-start sequence.
+const WARM_FOR: Duration = Duration::from_millis(60);
+
+/// How often the keeper re-enters the window: well within one RCU grace period, so the window never closes.
+const WARM_EVERY: Duration = Duration::from_millis(2);
 
 impl Engine {
     /// Opens the stores, creating the roots on first use.
@@ -49,26 +53,33 @@ impl Engine {
             containers,
             networks,
             opened: Instant::now(),
-            last_prime: AtomicU64::new(0),
+            warm_until: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// Starts, on a background thread, the cgroup v1 attach wait a container start is about to need (see
-    /// [`berth_runtime::cgroups::prime_attach`]); call it as early as possible before `start`. Calls close together
-    /// share one prime.
+    /// Opens cgroup v1's attach window for the container starts about to come, and keeps it open for a while (see
+    /// [`berth_runtime::cgroups::prime_attach`]): the first attach after a quiet spell waits for an RCU grace period
+    /// (5–20 ms), attaches inside the window pass at once. A background thread pays that wait now and re-enters
+    /// the window every few milliseconds until [`WARM_FOR`] after the latest call, so the container's own attach —
+    /// in its shim, after create, attach and start requests — finds it open however long those took. Calls while a
+    /// keeper runs only move its deadline.
     pub fn warm_up_start(&self) {
-        let now = self.opened.elapsed().as_nanos() as u64 + 1;
-        let last = self.last_prime.load(Ordering::Relaxed);
-        if last != 0 && now - last < PRIME_SHARED_FOR.as_nanos() as u64 {
+        let until = (self.opened.elapsed() + WARM_FOR).as_nanos() as u64;
+        let before = self.warm_until.swap(until, Ordering::AcqRel);
+        // Read after the swap: a keeper that has not yet passed the old deadline will see the new one.
+        if before > self.opened.elapsed().as_nanos() as u64 {
             return;
         }
-        if self
-            .last_prime
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            std::thread::spawn(berth_runtime::cgroups::prime_attach);
-        }
+        let (deadline, opened) = (self.warm_until.clone(), self.opened);
+        std::thread::spawn(move || {
+            loop {
+                berth_runtime::cgroups::prime_attach();
+                if opened.elapsed().as_nanos() as u64 >= deadline.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(WARM_EVERY);
+            }
+        });
     }
 
     /// The image store.

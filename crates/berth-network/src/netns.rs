@@ -100,6 +100,18 @@ fn make_private(dir: &Path) -> io::Result<()> {
     let _serial = PREPARE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     match rustix::mount::mount_change(dir, MountPropagationFlags::PRIVATE) {
         Err(Errno::INVAL) => {
+            // Not a mount point yet: one process at a time makes it one (a second would stack a mount over the
+            // first and hide the namespace files made in it meanwhile).
+            let lock_path = dir.with_extension("lock");
+            let lock = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
+            rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+            if rustix::mount::mount_change(dir, MountPropagationFlags::PRIVATE).is_ok() {
+                return Ok(());
+            }
             if fs::read_dir(dir)?.next().is_none() {
                 let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
                 rustix::mount::mount("tmpfs", dir, "tmpfs", flags, Some(c"mode=755"))?;

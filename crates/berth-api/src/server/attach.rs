@@ -215,7 +215,11 @@ fn replay(d: &super::Daemon, id: &str, tty: bool, flags: u8) -> Result<Vec<u8>> 
     };
     let mut out = Vec::new();
     d.engine.logs(id, &filter, false, &|| true, &mut |e| {
-        let kind = if e.stream == "stderr" { Kind::Stderr } else { Kind::Stdout };
+        let kind = if e.stream == "stderr" {
+            Kind::Stderr
+        } else {
+            Kind::Stdout
+        };
         if tty {
             out.extend_from_slice(e.log.as_bytes());
             Ok(())
@@ -255,7 +259,11 @@ pub async fn attach(
     let stream = p.flag("stream") || !logs;
     let (tty, stdin, shim, history) = blocking(&d, move |d| {
         let c = d.engine.inspect(&id)?;
-        let history = if logs { replay(d, &c.id, c.config.tty, flags)? } else { Vec::new() };
+        let history = if logs {
+            replay(d, &c.id, c.config.tty, flags)?
+        } else {
+            Vec::new()
+        };
         if !stream {
             return Ok((c.config.tty, false, None, history));
         }

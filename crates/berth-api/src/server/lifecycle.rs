@@ -29,10 +29,7 @@ pub(crate) fn start_container(d: &Shared, handle: &tokio::runtime::Handle, refer
     attach::write_frame(&mut mon, Kind::Hello, &[0]).map_err(|e| Error::internal(format!("monitor: {e}")))?;
     let mut clients: Vec<OwnedFd> = vec![mon_shim.into()];
     clients.append(&mut pending);
-    let started = d.engine.start(
-        &c.id,
-        StartOptions { attach: clients },
-    );
+    let started = d.engine.start(&c.id, StartOptions { attach: clients });
     drop(pending);
     let started = match started {
         // Another start won the race: its monitor watches the shim.

@@ -39,6 +39,12 @@ impl Engine {
         }
         let conflicting =
             |what: &str| Error::InvalidArgument(format!("conflicting options: {what} and the network mode"));
+        // `--add-host` entries are checked now (`host-gateway` needs a bridge network's gateway).
+        let bridged = matches!(Mode::parse(&hc.network_mode), Mode::Network(_));
+        super::files::extra_host_lines(
+            hc.extra_hosts.as_deref().unwrap_or(&[]),
+            bridged.then_some(std::net::Ipv4Addr::UNSPECIFIED),
+        )?;
         let name = match Mode::parse(&hc.network_mode) {
             Mode::Container(other) => {
                 self.containers.resolve(other)?;
@@ -105,6 +111,10 @@ impl Engine {
         }
         ep.network_id = net.id.clone();
         ep.clear_runtime();
+        if matches!(Mode::parse(&hc.network_mode), Mode::Network(_)) && name != "bridge" && name != net.name {
+            // Named by id or id prefix: the endpoint is keyed by the network's name, and so is the mode.
+            hc.network_mode = net.name.clone();
+        }
         Ok(BTreeMap::from([(net.name.clone(), ep)]))
     }
 }

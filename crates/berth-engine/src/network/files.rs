@@ -89,18 +89,52 @@ pub fn resolv_conf(host: &str, overrides: DnsOverrides<'_>, embedded: bool) -> S
         out.push_str(&format!("search {}\n", overrides.search.join(" ")));
     }
     let mut options: Vec<&str> = overrides.options.iter().map(String::as_str).collect();
-    if embedded && options.is_empty() {
-        options = host
-            .lines()
-            .filter_map(|l| l.trim_start().strip_prefix("options"))
-            .flat_map(str::split_whitespace)
-            .collect();
+    if embedded {
+        if options.is_empty() {
+            options = host
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix("options"))
+                .flat_map(str::split_whitespace)
+                .collect();
+        }
         if !options.iter().any(|o| o.starts_with("ndots:")) {
             options.push("ndots:0");
         }
     }
     if !options.is_empty() {
         out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}
+
+/// A host-mode container's resolv.conf: the host's, loopback resolvers included (they are reachable from the host's
+/// namespace), with `--dns`, `--dns-search` and `--dns-option` replacing their lines.
+pub fn resolv_conf_host_mode(host: &str, overrides: DnsOverrides<'_>) -> String {
+    if overrides.servers.is_empty() && overrides.search.is_empty() && overrides.options.is_empty() {
+        return host.to_string();
+    }
+    let mut out = String::new();
+    for s in overrides.servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    for line in host.lines() {
+        let keyword = line.split_whitespace().next().unwrap_or("");
+        let replaced = match keyword {
+            "nameserver" => !overrides.servers.is_empty(),
+            "search" | "domain" => !overrides.search.is_empty(),
+            "options" => !overrides.options.is_empty(),
+            _ => false,
+        };
+        if !replaced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !overrides.search.is_empty() {
+        out.push_str(&format!("search {}\n", overrides.search.join(" ")));
+    }
+    if !overrides.options.is_empty() {
+        out.push_str(&format!("options {}\n", overrides.options.join(" ")));
     }
     out
 }
@@ -168,6 +202,30 @@ mod tests {
             upstream_servers(HOST, &["9.9.9.9".into()]),
             vec!["9.9.9.9:53".parse().unwrap()]
         );
+    }
+
+    #[test]
+    fn host_mode_keeps_loopback_resolvers_and_takes_overrides() {
+        assert_eq!(resolv_conf_host_mode(HOST, DnsOverrides::default()), HOST);
+        let servers = vec!["9.9.9.9".to_string()];
+        let out = resolv_conf_host_mode(
+            HOST,
+            DnsOverrides {
+                servers: &servers,
+                ..Default::default()
+            },
+        );
+        assert_eq!(out, "nameserver 9.9.9.9\n# c\nsearch lan\noptions edns0\n");
+        let options = vec!["attempts:2".to_string()];
+        let out = resolv_conf(
+            HOST,
+            DnsOverrides {
+                options: &options,
+                ..Default::default()
+            },
+            true,
+        );
+        assert!(out.ends_with("options attempts:2 ndots:0\n"), "{out}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod endpoints;
 mod files;
 mod mode;
-mod ports;
+pub(crate) mod ports;
 pub(crate) mod setup;
 pub(crate) mod teardown;
 
@@ -83,12 +83,49 @@ pub(crate) fn netns_path(paths: &Paths, id: &str) -> PathBuf {
 }
 
 /// `<exec-root>/network/<network id>.ready`: present once the network's bridge and rules were set up since boot
-/// (the exec root is on tmpfs, like the bridge and the rules themselves); holds the firewall backend's name.
+/// (the exec root is on tmpfs, like the bridge and the rules themselves); see [`Ready`].
 pub(crate) fn ready_marker(paths: &Paths, network_id: &str) -> PathBuf {
     paths
         .exec_root
         .join("network")
         .join(format!("{network_id}.ready"))
+}
+
+/// What a network's ready marker records: the firewall backend its rules are in, and whether its bridge was there
+/// before berth set the network up (such a bridge — made by the admin — is never deleted by berth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ready {
+    pub(crate) firewall: String,
+    pub(crate) bridge_existed: bool,
+}
+
+impl Ready {
+    pub(crate) fn read(paths: &Paths, network_id: &str) -> Option<Ready> {
+        let text = std::fs::read_to_string(ready_marker(paths, network_id)).ok()?;
+        let mut words = text.split_whitespace();
+        Some(Ready {
+            firewall: words.next()?.to_string(),
+            bridge_existed: words.next() == Some("existing-bridge"),
+        })
+    }
+
+    pub(crate) fn encode(&self) -> String {
+        if self.bridge_existed {
+            format!("{} existing-bridge\n", self.firewall)
+        } else {
+            format!("{}\n", self.firewall)
+        }
+    }
+
+    /// The firewall backend of these rules.
+    pub(crate) fn backend(&self) -> Box<dyn berth_network::firewall::Firewall> {
+        berth_network::firewall::by_name(&self.firewall).unwrap_or_else(berth_network::firewall::detect)
+    }
+}
+
+/// The firewall backend of network `network_id`'s rules (the detected one if it was never set up).
+pub(crate) fn firewall_of(paths: &Paths, network_id: &str) -> Box<dyn berth_network::firewall::Firewall> {
+    Ready::read(paths, network_id).map_or_else(berth_network::firewall::detect, |r| r.backend())
 }
 
 impl From<StoreError> for Error {

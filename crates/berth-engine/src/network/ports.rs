@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use berth_network::firewall::PortMapping;
 use berth_network::store::{PortRequest, Proto, Published};
 
 use crate::error::{Error, Result};
@@ -93,6 +94,29 @@ pub(crate) fn ports_map(
             });
     }
     map
+}
+
+/// The firewall's port mappings of a running container's published ports (inspect's `Ports`), to `ip`.
+pub(crate) fn mappings(ports: &BTreeMap<String, Option<Vec<PortBinding>>>, ip: Ipv4Addr) -> Vec<PortMapping> {
+    let mut out = Vec::new();
+    for (key, bindings) in ports {
+        let Ok((container_port, proto)) = parse_port_key(key) else {
+            continue;
+        };
+        for b in bindings.iter().flatten() {
+            let Ok(host_port) = b.host_port.parse::<u16>() else {
+                continue;
+            };
+            out.push(PortMapping {
+                proto: proto.into(),
+                host_ip: b.host_ip.parse::<Ipv4Addr>().ok().filter(|a| !a.is_unspecified()),
+                host_port,
+                container_ip: ip,
+                container_port,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

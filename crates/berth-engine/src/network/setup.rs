@@ -7,12 +7,12 @@ use std::fs;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use berth_network::firewall::{self, Firewall, NetworkRules, PortMapping};
+use berth_network::firewall::{self, Firewall, NetworkRules};
 use berth_network::netlink::{self, Netlink};
 use berth_network::store::{BridgeSpec, Network};
 
 use super::files::{self, DnsOverrides};
-use super::{Mode, netns_path, ports, ready_marker, teardown, veth_index};
+use super::{Mode, Ready, netns_path, ports, ready_marker, teardown, veth_index};
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{Durability, write_atomic};
@@ -42,32 +42,43 @@ pub(crate) fn rules(spec: &BridgeSpec) -> NetworkRules {
     }
 }
 
-/// Makes network `net`'s bridge and rules if this boot has not (or the bridge vanished); returns the firewall
-/// backend in use.
-pub(crate) fn ensure_ready(engine: &Engine, net: &Network, spec: &BridgeSpec) -> Result<Box<dyn Firewall>> {
-    let marker = ready_marker(&engine.opts.paths, &net.id);
+/// Makes network `net`'s bridge and rules if this boot has not (or the bridge vanished); `force` makes them again
+/// whatever the marker says (a daemon's restore: the rules may have been flushed). Returns the firewall backend.
+pub(crate) fn ensure_ready(
+    engine: &Engine,
+    net: &Network,
+    spec: &BridgeSpec,
+    force: bool,
+) -> Result<Box<dyn Firewall>> {
+    let paths = &engine.opts.paths;
+    let marker = ready_marker(paths, &net.id);
     let mut nl = Netlink::open().map_err(net_err)?;
     let ready = |nl: &mut Netlink| -> Result<Option<Box<dyn Firewall>>> {
-        if let Ok(name) = fs::read_to_string(&marker)
+        if let Some(r) = Ready::read(paths, &net.id)
             && nl.link_index(&spec.bridge).map_err(net_err)?.is_some()
         {
-            return Ok(firewall::by_name(name.trim()));
+            return Ok(Some(r.backend()));
         }
         Ok(None)
     };
-    if let Some(fw) = ready(&mut nl)? {
+    if !force && let Some(fw) = ready(&mut nl)? {
         return Ok(fw);
     }
     // One maker at a time (threads of a daemon, processes): the others find it made.
-    let dir = marker.parent().unwrap_or(&engine.opts.paths.exec_root);
+    let dir = marker.parent().unwrap_or(&paths.exec_root);
     fs::create_dir_all(dir).ctx(|| format!("create {}", dir.display()))?;
     let lock_path = marker.with_extension("lock");
     let lock = fs::File::create(&lock_path).ctx(|| format!("create {}", lock_path.display()))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| Error::io("lock network setup", e.into()))?;
-    if let Some(fw) = ready(&mut nl)? {
+    if !force && let Some(fw) = ready(&mut nl)? {
         return Ok(fw);
     }
+    let known = Ready::read(paths, &net.id);
+    let bridge_existed = match &known {
+        Some(r) => r.bridge_existed,
+        None => nl.link_index(&spec.bridge).map_err(net_err)?.is_some(),
+    };
     nl.ensure_bridge(
         &spec.bridge,
         spec.gateway,
@@ -81,9 +92,14 @@ pub(crate) fn ensure_ready(engine: &Engine, net: &Network, spec: &BridgeSpec) ->
     if !spec.internal {
         netlink::enable_ip_forward().map_err(net_err)?;
     }
-    let fw = firewall::detect();
+    let fw = known.map_or_else(firewall::detect, |r| r.backend());
     fw.setup_network(&rules(spec)).map_err(fw_err)?;
-    write_atomic(&marker, fw.name().as_bytes(), Durability::Volatile).ctx(|| "mark network ready".into())?;
+    let ready = Ready {
+        firewall: fw.name().to_string(),
+        bridge_existed,
+    };
+    write_atomic(&marker, ready.encode().as_bytes(), Durability::Volatile)
+        .ctx(|| "mark network ready".into())?;
     Ok(fw)
 }
 
@@ -118,7 +134,12 @@ impl Engine {
             Mode::Host => Ok(Plan {
                 hosts: fs::read_to_string("/etc/hosts").unwrap_or_default()
                     + &files::extra_host_lines(extra_hosts, None)?,
-                resolv: host_resolv,
+                // The host's resolvers, loopback ones included (the container is in the host's namespace).
+                resolv: files::resolv_conf_host_mode(&host_resolv, overrides),
+                settings: NetworkSettings {
+                    networks: c.network_settings.networks.clone(),
+                    ..Default::default()
+                },
                 ..Default::default()
             }),
             Mode::None => Ok(Plan {
@@ -141,25 +162,30 @@ impl Engine {
                     netns: Some(netns_path(&self.opts.paths, &c.id)),
                     ..Default::default()
                 };
-                match self.attach_networks(c, primary, &mut plan) {
-                    Ok(()) => {}
-                    Err(e) => {
-                        teardown::release(&self.opts.paths, &self.networks, &c.id, &plan.settings);
-                        return Err(e);
-                    }
+                // Whatever fails once the namespace exists gives everything made so far back.
+                let made = self.attach_networks(c, primary, &mut plan).and_then(|()| {
+                    let ep = plan.settings.networks.get(primary);
+                    let ip = ep.and_then(|e| e.ip_address.parse::<Ipv4Addr>().ok());
+                    let gateway = ep.and_then(|e| e.gateway.parse::<Ipv4Addr>().ok());
+                    plan.hosts = files::hosts_file(
+                        &hostname,
+                        c.bare_name(),
+                        ip,
+                        &files::extra_host_lines(extra_hosts, gateway)?,
+                    );
+                    Ok(())
+                });
+                if let Err(e) = made {
+                    teardown::release(&self.opts.paths, &self.networks, &c.id, &plan.settings);
+                    return Err(e);
                 }
-                let ep = plan.settings.networks.get(primary);
-                let ip = ep.and_then(|e| e.ip_address.parse::<Ipv4Addr>().ok());
-                let gateway = ep.and_then(|e| e.gateway.parse::<Ipv4Addr>().ok());
-                plan.hosts = files::hosts_file(
-                    &hostname,
-                    c.bare_name(),
-                    ip,
-                    &files::extra_host_lines(extra_hosts, gateway)?,
-                );
                 let embedded = plan.dns.is_some();
                 plan.resolv = files::resolv_conf(&host_resolv, overrides, embedded);
-                if let Some(dns) = &mut plan.dns {
+                // Containers only on internal networks get no answers from outside (as in Docker).
+                let internal_only = plan.settings.networks.values().all(|e| e.gateway.is_empty());
+                if let Some(dns) = &mut plan.dns
+                    && !internal_only
+                {
                     dns.upstreams = files::upstream_servers(&host_resolv, &hc.dns);
                 }
                 Ok(plan)
@@ -205,6 +231,8 @@ impl Engine {
         if let Some(dir) = netns.parent() {
             fs::create_dir_all(dir).ctx(|| format!("create {}", dir.display()))?;
         }
+        // A namespace file left by a starter killed mid-start would make the create fail.
+        let _ = berth_network::netns::remove(&netns);
         berth_network::netns::create(&netns).map_err(net_err)?;
         plan.settings.sandbox_key = netns.display().to_string();
         plan.settings.sandbox_id = c.id.clone();
@@ -221,7 +249,7 @@ impl Engine {
             let spec = net.bridge_spec().ok_or_else(|| {
                 Error::InvalidArgument(format!("network {name} cannot be joined with other networks"))
             })?;
-            let fw = ensure_ready(self, &net, &spec)?;
+            let fw = ensure_ready(self, &net, &spec, false)?;
             let want = asked
                 .ipam_config
                 .as_ref()
@@ -291,19 +319,10 @@ impl Engine {
             self.networks.publish(&c.id, &requests)?
         };
         settings.ports = ports::ports_map(c, &published);
-        if published.is_empty() {
+        let mappings = ports::mappings(&settings.ports, ip);
+        if mappings.is_empty() {
             return Ok(());
         }
-        let mappings: Vec<PortMapping> = published
-            .iter()
-            .map(|p| PortMapping {
-                proto: p.proto.into(),
-                host_ip: p.host_ip,
-                host_port: p.host_port,
-                container_ip: ip,
-                container_port: p.container_port,
-            })
-            .collect();
         fw.add_ports(&rules(spec), &c.id, &mappings).map_err(fw_err)
     }
 }
@@ -333,13 +352,12 @@ pub(crate) fn fill_endpoint(
         .join(":");
 }
 
-/// The names container `c` answers to on a user network: its name, short id, hostname and the endpoint's aliases.
+/// The names container `c` answers to on a user network (as in Docker): its name, short id and the endpoint's
+/// aliases.
 pub(crate) fn dns_names(c: &Container, ep: &EndpointSettings) -> Vec<String> {
     let mut names = vec![c.bare_name().to_string(), crate::ids::short(&c.id).to_string()];
     names.extend(ep.aliases.iter().flatten().cloned());
-    names.push(c.config.hostname.clone());
     names.retain(|n| !n.is_empty());
-    names.dedup();
     names.sort();
     names.dedup();
     names

@@ -2,10 +2,9 @@
 //! dead: published ports (rules and host ports), DNS names, addresses, and the namespace with its interfaces.
 //! Best effort: each part is released even if another fails, and releasing twice is harmless.
 
-use berth_network::firewall;
 use berth_network::store::NetworkStore;
 
-use super::{netns_path, ready_marker, setup};
+use super::{firewall_of, netns_path, setup};
 use crate::model::NetworkSettings;
 use crate::paths::Paths;
 
@@ -17,7 +16,7 @@ pub(crate) fn release(paths: &Paths, store: &NetworkStore, id: &str, settings: &
 
 /// The quick part of [`release`] (well under a millisecond): the namespace — the veth pairs go with it once nothing
 /// holds it — and the DNS names and addresses.
-pub(crate) fn release_fast(paths: &Paths, store: &NetworkStore, id: &str, settings: &NetworkSettings) {
+fn release_fast(paths: &Paths, store: &NetworkStore, id: &str, settings: &NetworkSettings) {
     let _ = berth_network::netns::remove(&netns_path(paths, id));
     for ep in settings.networks.values() {
         let Ok(net) = store.by_id(&ep.network_id) else {
@@ -48,11 +47,7 @@ pub(crate) fn release_ports(paths: &Paths, store: &NetworkStore, id: &str, setti
         else {
             continue;
         };
-        let fw = std::fs::read_to_string(ready_marker(paths, &net.id))
-            .ok()
-            .and_then(|name| firewall::by_name(name.trim()))
-            .unwrap_or_else(firewall::detect);
-        let _ = fw.remove_ports(&setup::rules(&spec), id);
+        let _ = firewall_of(paths, &net.id).remove_ports(&setup::rules(&spec), id);
     }
     let _ = store.unpublish(id);
 }

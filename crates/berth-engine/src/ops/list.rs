@@ -35,9 +35,15 @@ impl Engine {
             let _ = cg.destroy();
         }
         let _ = std::fs::remove_file(self.opts.paths.attach_socket(&c.id));
-        crate::network::teardown::release(&self.opts.paths, &self.networks, &c.id, &c.network_settings);
         self.containers.update(&c.id, |c| {
             if matches!(c.state.status, Status::Running | Status::Paused) && !self.is_alive(c) {
+                // Under the record's lock, from the record as it is now: a start that raced this keeps its network.
+                crate::network::teardown::release(
+                    &self.opts.paths,
+                    &self.networks,
+                    &c.id,
+                    &c.network_settings,
+                );
                 crate::network::teardown::clear_settings(&mut c.network_settings);
                 c.state.status = Status::Exited;
                 c.state.running = false;

@@ -6,7 +6,7 @@ use berth_network::netlink::{self, Netlink};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Container, EndpointSettings, Status};
-use crate::network::{Mode, netns_path, setup, veth_index};
+use crate::network::{Mode, netns_path, setup, teardown, veth_index};
 
 impl Engine {
     fn connectable(&self, c: &Container) -> Result<()> {
@@ -68,7 +68,7 @@ impl Engine {
         mut ep: EndpointSettings,
     ) -> Result<EndpointSettings> {
         let netns = netns_path(&self.opts.paths, &c.id);
-        setup::ensure_ready(self, net, spec)?;
+        setup::ensure_ready(self, net, spec, false)?;
         let want = ep
             .ipam_config
             .as_ref()
@@ -141,6 +141,14 @@ impl Engine {
         }
         if !ep.ip_address.is_empty() && matches!(c.state.status, Status::Running | Status::Paused) {
             let primary = Mode::parse(&c.host_config.network_mode) == Mode::Network(name.as_str());
+            if primary {
+                // The published ports point at the address this network gave: they go with it.
+                teardown::release_ports(&self.opts.paths, &self.networks, &id, &c.network_settings);
+                self.containers.update(&id, |c| {
+                    c.network_settings.ports.clear();
+                    Ok(())
+                })?;
+            }
             let veth = netlink::veth_name(&c.id, veth_index(&net.id, primary));
             Netlink::open()
                 .and_then(|mut nl| nl.delete_link(&veth))

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::Status;
-use crate::network::{ready_marker, setup};
+use crate::network::{Ready, firewall_of, ports, ready_marker, setup};
 
 /// A network as inspect and list show it: the record and the containers attached to it now.
 #[derive(Debug, Clone, Serialize)]
@@ -100,19 +100,19 @@ impl Engine {
                 net.name, net.id
             )));
         }
-        self.networks.remove(net)?;
+        // Bridge and rules first: if that fails the network stays, to be removed again.
         if let Some(spec) = net.bridge_spec() {
-            let marker = ready_marker(&self.opts.paths, &net.id);
-            let fw = std::fs::read_to_string(&marker)
-                .ok()
-                .and_then(|n| firewall::by_name(n.trim()))
-                .unwrap_or_else(firewall::detect);
+            let ready = Ready::read(&self.opts.paths, &net.id);
+            let fw = ready.as_ref().map_or_else(firewall::detect, Ready::backend);
             fw.teardown_network(&setup::rules(&spec)).map_err(setup::fw_err)?;
-            let _ = std::fs::remove_file(&marker);
-            netlink::Netlink::open()
-                .and_then(|mut nl| nl.delete_link(&spec.bridge))
-                .map_err(setup::net_err)?;
+            if !ready.is_some_and(|r| r.bridge_existed) {
+                netlink::Netlink::open()
+                    .and_then(|mut nl| nl.delete_link(&spec.bridge))
+                    .map_err(setup::net_err)?;
+            }
+            let _ = std::fs::remove_file(ready_marker(&self.opts.paths, &net.id));
         }
+        self.networks.remove(net)?;
         Ok(())
     }
 
@@ -138,24 +138,62 @@ impl Engine {
 }
 
 impl Engine {
-    /// Makes the network state agree with the containers after a daemon (re)start or a crash: addresses, host ports
-    /// and DNS names held by containers that no longer run are released, and the bridges and rules of networks with
-    /// running containers are made again if this boot lacks them.
+    /// Makes the network state agree with the containers after a daemon (re)start or a crash: the rules of owners
+    /// that no longer run are removed (a shim killed with -9 takes nobody's ports down), their addresses, host ports
+    /// and DNS names released, namespaces nobody runs in unmounted; networks with running containers get their
+    /// bridge and rules made again (flushed rules come back) and their containers' published ports re-published.
     pub fn network_restore(&self) -> Result<()> {
         let running: Vec<crate::model::Container> = self.list(false)?;
         let keep = |owner: &str| running.iter().any(|c| c.id == owner);
+        let nets = self.networks.list()?;
+        let bridges: Vec<_> = nets
+            .iter()
+            .filter_map(|n| n.bridge_spec().map(|s| (n, s)))
+            .collect();
+        for owner in self.networks.publishers()?.iter().filter(|o| !keep(o)) {
+            for (net, spec) in &bridges {
+                let _ = firewall_of(&self.opts.paths, &net.id).remove_ports(&setup::rules(spec), owner);
+            }
+        }
         self.networks.release_stale(&keep)?;
         self.networks.unpublish_where(&|owner| !keep(owner))?;
         self.networks.prune_names(&keep)?;
-        for net in self.networks.list()? {
-            let used = running.iter().any(|c| {
-                c.network_settings
+        if let Ok(entries) = std::fs::read_dir(self.opts.paths.exec_root.join("netns")) {
+            for e in entries.flatten() {
+                if !keep(&e.file_name().to_string_lossy()) {
+                    let _ = berth_network::netns::remove(&e.path());
+                }
+            }
+        }
+        for (net, spec) in &bridges {
+            let users: Vec<_> = running
+                .iter()
+                .filter(|c| {
+                    c.network_settings
+                        .networks
+                        .values()
+                        .any(|e| e.network_id == net.id)
+                })
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            let fw = setup::ensure_ready(self, net, spec, true)?;
+            for c in users {
+                let ip = c
+                    .network_settings
                     .networks
                     .values()
-                    .any(|e| e.network_id == net.id)
-            });
-            if let (true, Some(spec)) = (used, net.bridge_spec()) {
-                setup::ensure_ready(self, &net, &spec)?;
+                    .find(|e| e.network_id == net.id)
+                    .and_then(|e| e.ip_address.parse().ok());
+                let mappings = ip
+                    .map(|ip| ports::mappings(&c.network_settings.ports, ip))
+                    .unwrap_or_default();
+                if !mappings.is_empty() {
+                    let rules = setup::rules(spec);
+                    let _ = fw.remove_ports(&rules, &c.id);
+                    fw.add_ports(&rules, &c.id, &mappings).map_err(setup::fw_err)?;
+                }
             }
         }
         Ok(())

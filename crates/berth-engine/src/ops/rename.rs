@@ -1,4 +1,5 @@
-//! `rename`: move a container to a new name, reserving the new name before releasing the old.
+//! `rename`: move a container to a new name, reserving the new name before releasing the old; on user networks the
+//! embedded DNS answers to the new name.
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -21,8 +22,17 @@ impl Engine {
             Ok(())
         });
         match updated {
-            Ok(_) => {
+            Ok(c) => {
                 self.containers.release_name(old.bare_name(), &id);
+                // On user networks the container answers to its new name from now on.
+                for ep in c.network_settings.networks.values() {
+                    if let (Ok(ip), Ok(net)) = (ep.ip_address.parse(), self.networks.by_id(&ep.network_id))
+                        && !net.is_default_bridge()
+                    {
+                        let names = crate::network::setup::dns_names(&c, ep);
+                        self.networks.register_names(&net.id, &c.id, names, ip)?;
+                    }
+                }
                 Ok(())
             }
             Err(e) => {

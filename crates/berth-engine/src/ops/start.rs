@@ -53,16 +53,14 @@ impl Engine {
         }
         let rw = self.images.rw_layer(&id)?;
         let plan = self.network_plan(&c)?;
-        let launched = self
-            .prepare(&c, &rw, &plan)
-            .and_then(|launch| {
-                let settings = plan.settings.clone();
-                self.containers.update(&id, |c| {
-                    c.network_settings = settings;
-                    Ok(())
-                })?;
-                shim::launch::start(&self.opts.paths, &id, &launch, opts.attach)
-            });
+        let launched = self.prepare(&c, &rw, &plan).and_then(|launch| {
+            let settings = plan.settings.clone();
+            self.containers.update(&id, |c| {
+                c.network_settings = settings;
+                Ok(())
+            })?;
+            shim::launch::start(&self.opts.paths, &id, &launch, opts.attach)
+        });
         if launched.is_err() {
             // The shim releases the network of a container it started (or failed to); one that never got that far
             // is released here (releasing twice is harmless).
@@ -76,12 +74,7 @@ impl Engine {
     }
 
     /// Writes the spec and the container's /etc files into its runtime directory; returns the shim's launch plan.
-    fn prepare(
-        &self,
-        c: &Container,
-        rw: &RwLayer,
-        plan: &network::setup::Plan,
-    ) -> Result<Launch> {
+    fn prepare(&self, c: &Container, rw: &RwLayer, plan: &network::setup::Plan) -> Result<Launch> {
         let runtime_dir = self.opts.paths.runtime_dir(&c.id);
         let read = |path: &str| -> Result<Option<String>> {
             Ok(berth_image::read_file(rw, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))

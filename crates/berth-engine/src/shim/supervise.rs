@@ -120,14 +120,12 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
         let settings = store.load(id).map(|c| c.network_settings).ok();
         let retired = crate::ops::remove::retire(paths, &store, id);
         reap();
-        let networks = network_store(paths);
-        if let (Some(settings), Some(networks)) = (&settings, &networks) {
-            network::teardown::release_fast(paths, networks, id, settings);
+        // The network goes back before the clients hear of the exit: a `run --rm -p P` that follows must find port
+        // P free and its rules gone, as with Docker (only containers with published ports wait for rule removal).
+        if let (Some(settings), Some(networks)) = (&settings, network_store(paths)) {
+            network::teardown::release(paths, &networks, id, settings);
         }
         pump.finish(code, oom_killed);
-        if let (Some(settings), Some(networks)) = (&settings, &networks) {
-            network::teardown::release_ports(paths, networks, id, settings);
-        }
         if let Some(r) = retired {
             r.delete();
         }

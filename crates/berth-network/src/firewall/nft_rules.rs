@@ -1,5 +1,5 @@
 //! The nftables rule set of one network, built as `nft -j` batches: the table `inet berth-<bridge>` with a
-//! filter chain on the forward hook, nat chains on prerouting, output and postrouting, and the regular chain
+//! guard chain on prerouting (nothing from the bridge to 127.0.0.0/8), a filter chain on the forward hook, nat chains on prerouting, output and postrouting, and the regular chain
 //! `ports` holding one DNAT rule per published port (commented with its owner).
 
 use std::borrow::Cow;
@@ -18,11 +18,14 @@ use super::{BRIDGE_GROUP, NetworkRules, PortMapping};
 pub(super) const PORTS_CHAIN: &str = "ports";
 
 const FORWARD_CHAIN: &str = "forward";
+const GUARD_CHAIN: &str = "guard";
 const PREROUTING_CHAIN: &str = "prerouting";
 const OUTPUT_CHAIN: &str = "output";
 const POSTROUTING_CHAIN: &str = "postrouting";
 
-/// Priorities of the base chains: Docker's (and iptables') filter, dstnat and srcnat priorities.
+/// Priorities of the base chains: Docker's (and iptables') filter, dstnat and srcnat priorities, and raw's (before
+/// connection tracking undoes NAT on replies).
+const RAW_PRIO: i32 = -300;
 const FILTER_PRIO: i32 = 0;
 const DSTNAT_PRIO: i32 = -100;
 const SRCNAT_PRIO: i32 = 100;
@@ -43,6 +46,7 @@ pub(super) fn setup_batch(net: &NetworkRules) -> Nftables<'static> {
         handle: None,
     }));
     let base = [
+        (GUARD_CHAIN, NfChainType::Filter, NfHook::Prerouting, RAW_PRIO),
         (FORWARD_CHAIN, NfChainType::Filter, NfHook::Forward, FILTER_PRIO),
         (
             PREROUTING_CHAIN,
@@ -87,6 +91,17 @@ pub(super) fn setup_batch(net: &NetworkRules) -> Nftables<'static> {
             ..Rule::default()
         })
     };
+    // The bridge has route_localnet (for published ports on the host's 127.0.0.1), which would also let containers
+    // reach the host's loopback-only services: nothing from the bridge may be addressed to 127.0.0.0/8. (Replies
+    // of the loopback DNAT are addressed to the gateway until conntrack undoes the NAT, after this chain.)
+    batch.add(rule(
+        GUARD_CHAIN,
+        vec![
+            is(meta(MetaKey::Iifname), text(&net.bridge)),
+            is(payload("ip", "daddr"), prefix(Ipv4Addr::new(127, 0, 0, 0), 8)),
+            drop(),
+        ],
+    ));
     for expr in forward_rules(net) {
         batch.add(rule(FORWARD_CHAIN, expr));
     }

@@ -340,7 +340,10 @@ impl NetworkStore {
             .entry(OPT_BRIDGE_NAME.to_string())
             .or_insert_with(|| format!("br-{}", &net.id[..12]))
             .clone();
-        if bridge.is_empty() || bridge.len() > 15 || bridge.contains(['/', ' ']) {
+        let name_ok = bridge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if bridge.is_empty() || bridge.len() > 15 || !name_ok || bridge.starts_with('-') {
             return Err(StoreError::Invalid(format!("invalid bridge name {bridge:?}")));
         }
         if existing
@@ -450,6 +453,19 @@ impl NetworkStore {
         let given = ports::assign(&mut table, owner, requests)?;
         Self::write_json(&path, &table, false)?;
         Ok(given)
+    }
+
+    /// The owners of published host ports.
+    pub fn publishers(&self) -> StoreResult<Vec<String>> {
+        let path = self.dir.join("ports.json");
+        let table: Vec<Published> = match fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let mut owners: Vec<String> = table.into_iter().map(|p| p.owner).collect();
+        owners.sort();
+        owners.dedup();
+        Ok(owners)
     }
 
     /// Frees `owner`'s host ports.
