@@ -322,3 +322,87 @@ fn daemon_killed_and_restarted_finds_networks_consistent() {
     .unwrap();
     assert!(!rules.contains("dnat"), "no port rule left: {rules}");
 }
+
+/// The rules of this test's default bridge that publish ports.
+fn dnat_rules(env: &Env) -> String {
+    let out = Command::new("nft")
+        .args(["list", "chain", "inet", &format!("berth-{}", env.bridge), "ports"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("dnat"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn published_ports_go_with_the_container_and_its_network() {
+    let env = Env::new();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let publish = format!("127.0.0.1:{port}:80");
+    // Back to back on one host port: each run's port and rule are gone when it returns.
+    for _ in 0..4 {
+        env.berth(&["run", "--rm", "-p", &publish, "busybox", "true"])
+            .ok();
+        assert_eq!(dnat_rules(&env), "");
+    }
+    // Disconnecting the network the ports are published on takes their rules; removal leaves none either.
+    env.berth(&[
+        "run", "-d", "--name", "pp", "-p", &publish, "busybox", "sleep", "100",
+    ])
+    .ok();
+    assert!(
+        dnat_rules(&env).contains(&format!("dport {port}")),
+        "{}",
+        dnat_rules(&env)
+    );
+    env.berth(&["network", "disconnect", "bridge", "pp"]).ok();
+    assert_eq!(dnat_rules(&env), "");
+    env.berth(&["rm", "-f", "pp"]).ok();
+    env.berth(&["run", "--rm", "-p", &publish, "busybox", "true"])
+        .ok();
+}
+
+#[test]
+fn renamed_containers_answer_to_their_new_name() {
+    let env = Env::new();
+    let bridge = format!("bnm{:x}", std::process::id());
+    let subnet = format!("10.237.{}.0/24", std::process::id() % 250);
+    let opt = format!("com.docker.network.bridge.name={bridge}");
+    env.berth(&["network", "create", "--subnet", &subnet, "-o", &opt, "renames"])
+        .ok();
+    env.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "before",
+        "--network",
+        "renames",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    let lookup = |name: &str| {
+        env.berth(&["run", "--rm", "--network", "renames", "busybox", "nslookup", name])
+            .code
+            == 0
+    };
+    assert!(lookup("before"));
+    env.berth(&["rename", "before", "after"]).ok();
+    assert!(lookup("after"), "the new name resolves");
+    assert!(!lookup("before"), "the old name does not");
+    env.berth(&["rm", "-f", "after"]).ok();
+    env.berth(&["network", "rm", "renames"]).ok();
+    assert!(
+        !host_links().contains(&format!(" {bridge}:")),
+        "bridge removed with its network"
+    );
+}
