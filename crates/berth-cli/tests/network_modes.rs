@@ -406,3 +406,57 @@ fn renamed_containers_answer_to_their_new_name() {
         "bridge removed with its network"
     );
 }
+
+#[test]
+fn a_container_connected_while_running_resolves_names_of_the_new_network() {
+    let env = Env::new();
+    let pid = std::process::id();
+    let mut made = Vec::new();
+    for (i, name) in ["left", "right"].iter().enumerate() {
+        let opt = format!("com.docker.network.bridge.name=bc{pid:x}{i}");
+        let subnet = format!("10.238.{}.0/24", (pid % 120) * 2 + i as u32);
+        env.berth(&["network", "create", "--subnet", &subnet, "-o", &opt, name])
+            .ok();
+        made.push(format!("bc{pid:x}{i}"));
+    }
+    env.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "walker",
+        "--network",
+        "left",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    env.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "target",
+        "--network",
+        "right",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    let resolves = || env.berth(&["exec", "walker", "nslookup", "target"]).code == 0;
+    assert!(!resolves(), "not on the same network yet");
+    env.berth(&["network", "connect", "right", "walker"]).ok();
+    assert!(
+        resolves(),
+        "connected: the embedded DNS knows the new network's names"
+    );
+    let ip = env.inspect("target", "{{.NetworkSettings.Networks.right.IPAddress}}");
+    env.berth(&["exec", "walker", "ping", "-c1", "-W2", &ip]).ok();
+    env.berth(&["network", "disconnect", "right", "walker"]).ok();
+    assert!(!resolves(), "disconnected: no longer");
+    env.berth(&["rm", "-f", "walker", "target"]).ok();
+    env.berth(&["network", "rm", "left", "right"]).ok();
+    for b in made {
+        assert!(!host_links().contains(&format!(" {b}:")), "{b} removed");
+    }
+}

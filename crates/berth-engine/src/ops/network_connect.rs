@@ -6,9 +6,21 @@ use berth_network::netlink::{self, Netlink};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Container, EndpointSettings, Status};
+use crate::shim;
 use crate::network::{Mode, netns_path, setup, teardown, veth_index};
 
 impl Engine {
+    /// Changes the names files the embedded DNS server of running container `id` consults (none without one: a
+    /// container started on the default bridge keeps the host's resolvers, as in Docker).
+    fn follow_names(&self, id: &str, change: impl FnOnce(&mut Vec<std::path::PathBuf>)) -> Result<()> {
+        let list = self.opts.paths.runtime_dir(id).join(shim::dns::TABLES_FILE);
+        let Some(mut tables) = shim::dns::read_list(&list) else {
+            return Ok(());
+        };
+        change(&mut tables);
+        shim::dns::write_list(&list, &tables).map_err(|e| Error::io("write the DNS tables list", e))
+    }
+
     fn connectable(&self, c: &Container) -> Result<()> {
         match Mode::parse(&c.host_config.network_mode) {
             Mode::Network(_) => Ok(()),
@@ -116,6 +128,7 @@ impl Engine {
         if !net.is_default_bridge() {
             self.networks
                 .register_names(&net.id, &c.id, setup::dns_names(c, &ep), ip)?;
+            self.follow_names(&c.id, |tables| tables.push(self.networks.names_path(&net.id)))?;
         }
         Ok(ep)
     }
@@ -155,6 +168,8 @@ impl Engine {
                 .map_err(setup::net_err)?;
             let _ = self.networks.unregister_names(&net.id, &id);
             self.networks.release(&net.id, &id)?;
+            let names = self.networks.names_path(&net.id);
+            self.follow_names(&id, |tables| tables.retain(|t| *t != names))?;
         }
         let name = name.clone();
         self.containers.update(&id, |c| {

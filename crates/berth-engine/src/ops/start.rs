@@ -115,6 +115,10 @@ impl Engine {
             write_atomic(&runtime_dir.join(name), content.as_bytes(), Durability::Volatile)
                 .ctx(|| format!("write {name}"))?;
         }
+        if let Some(dns) = &plan.dns {
+            let list = runtime_dir.join(shim::dns::TABLES_FILE);
+            shim::dns::write_list(&list, &dns.tables).ctx(|| "write the DNS tables list".to_string())?;
+        }
         let spec_bytes = serde_json::to_vec(&built.spec).map_err(|e| Error::Runtime(e.to_string()))?;
         write_atomic(
             &runtime_dir.join("config.json"),

@@ -7,6 +7,7 @@
 //! and its first N clients' sockets (attach clients, a daemon's exit monitor) on fds 4 .. 4+N; see [`launch`] for the
 //! starting side.
 
+pub mod dns;
 pub mod launch;
 pub(crate) mod pump;
 pub(crate) mod stdio;

@@ -50,7 +50,7 @@ pub struct Pump {
     /// When to give back the memory the work so far touched.
     release: Schedule,
     /// The container's embedded DNS server (user networks), served while it runs.
-    dns: Option<berth_network::dns::Server>,
+    dns: Option<super::dns::Dns>,
 }
 
 fn set_nonblocking(fd: &OwnedFd) {
@@ -109,7 +109,7 @@ impl Pump {
     }
 
     /// Serves `server` (the container's embedded DNS) from the loop while the container runs.
-    pub fn serve_dns(&mut self, server: berth_network::dns::Server) {
+    pub fn serve_dns(&mut self, server: super::dns::Dns) {
         self.dns = Some(server);
     }
 

@@ -42,7 +42,7 @@ struct Running {
     /// The container's cgroup, released at its exit.
     cgroup_path: Option<PathBuf>,
     /// The embedded DNS server of a container on user networks.
-    dns: Option<berth_network::dns::Server>,
+    dns: Option<super::dns::Dns>,
 }
 
 /// Supervises container `id` from start to exit; returns the shim's exit code.
@@ -173,7 +173,11 @@ fn release_network(paths: &Paths, store: &ContainerStore, id: &str) {
 fn start(paths: &Paths, store: &ContainerStore, id: &str, launch: &Launch) -> Result<Running, (i32, String)> {
     let spec = load_spec(paths, id).map_err(|e| (125, e))?;
     let dns = match &launch.dns {
-        Some(d) => Some(dns_server(d).map_err(|e| (125, format!("start the embedded DNS server: {e}")))?),
+        Some(d) => {
+            let server = dns_server(d).map_err(|e| (125, format!("start the embedded DNS server: {e}")))?;
+            let list = paths.runtime_dir(id).join(super::dns::TABLES_FILE);
+            Some(super::dns::Dns::new(server, list))
+        }
         None => None,
     };
     let sock_path = paths.attach_socket(id);

@@ -104,6 +104,13 @@ impl Server {
         core.on_timer(now);
     }
 
+    /// Replaces the names files consulted (a container connected to or disconnected from a user network); they are
+    /// read at the next query.
+    pub fn set_tables(&mut self, tables: Vec<PathBuf>) {
+        self.core.tables = Tables::new(tables);
+        self.core.tables_fresh = false;
+    }
+
     /// How long until forwarded queries need re-sending or expire (the shim bounds its poll timeout by it);
     /// `None` when nothing is pending.
     pub fn next_timeout(&self) -> Option<Duration> {
