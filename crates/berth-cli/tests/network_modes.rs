@@ -188,7 +188,23 @@ fn none_host_and_container_modes() {
         "{}",
         r.stderr
     );
+    // When the owner stops, a container still in its namespace loses the interfaces (their address is free).
+    env.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "rider",
+        "--network",
+        "container:base",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
     env.berth(&["stop", "-t", "0", "base"]).ok();
+    let left = env.berth(&["exec", "rider", "ip", "-o", "link"]).ok();
+    assert!(!left.contains("eth0"), "{left}");
+    env.berth(&["rm", "-f", "rider"]).ok();
     let r = env.berth(&["run", "--rm", "--network", "container:base", "busybox", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(

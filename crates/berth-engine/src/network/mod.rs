@@ -82,6 +82,14 @@ pub(crate) fn netns_path(paths: &Paths, id: &str) -> PathBuf {
     paths.exec_root.join("netns").join(id)
 }
 
+/// `<namespace file>.joiners/`: one empty file per running container that joined this namespace
+/// (`--network container:NAME`).
+pub(crate) fn joiners_dir(netns: &std::path::Path) -> PathBuf {
+    let mut name = netns.as_os_str().to_os_string();
+    name.push(".joiners");
+    PathBuf::from(name)
+}
+
 /// `<exec-root>/network/<network id>.ready`: present once the network's bridge and rules were set up since boot
 /// (the exec root is on tmpfs, like the bridge and the rules themselves); see [`Ready`].
 pub(crate) fn ready_marker(paths: &Paths, network_id: &str) -> PathBuf {

@@ -156,7 +156,7 @@ impl Engine {
                 },
                 ..Default::default()
             }),
-            Mode::Container(other) => self.join_plan(other),
+            Mode::Container(other) => self.join_plan(other, &c.id),
             Mode::Network(primary) => {
                 let mut plan = Plan {
                     netns: Some(netns_path(&self.opts.paths, &c.id)),
@@ -193,8 +193,9 @@ impl Engine {
         }
     }
 
-    /// `container:NAME`: join that running container's namespace and share its /etc files.
-    fn join_plan(&self, other: &str) -> Result<Plan> {
+    /// `container:NAME`: join that running container's namespace and share its /etc files. The joiner is noted
+    /// beside the namespace (see [`super::joiners_dir`]), so that when the owner stops its interfaces go with it.
+    fn join_plan(&self, other: &str, joiner: &str) -> Result<Plan> {
         let id = self.containers.resolve(other)?;
         let o = self.containers.load(&id)?;
         if o.state.status != Status::Running || !self.is_alive(&o) {
@@ -214,10 +215,21 @@ impl Engine {
         };
         let dir = self.opts.paths.runtime_dir(&id);
         let read = |name: &str| fs::read_to_string(dir.join(name)).ctx(|| format!("read {name} of {other}"));
+        let (hosts, resolv) = (read("hosts")?, read("resolv.conf")?);
+        // (A loopback-only namespace, joined through /proc, has no interfaces to take away.)
+        if netns == netns_path(&self.opts.paths, &id) {
+            let joiners = super::joiners_dir(&netns);
+            fs::create_dir_all(&joiners).ctx(|| format!("create {}", joiners.display()))?;
+            fs::write(joiners.join(joiner), b"").ctx(|| "note the joiner".to_string())?;
+        }
         Ok(Plan {
+            settings: NetworkSettings {
+                sandbox_key: netns.display().to_string(),
+                ..Default::default()
+            },
             netns: Some(netns),
-            hosts: read("hosts")?,
-            resolv: read("resolv.conf")?,
+            hosts,
+            resolv,
             ..Default::default()
         })
     }

@@ -4,7 +4,9 @@
 
 use berth_network::store::NetworkStore;
 
-use super::{firewall_of, netns_path, setup};
+use std::path::Path;
+
+use super::{firewall_of, joiners_dir, netns_path, setup, veth_index};
 use crate::model::NetworkSettings;
 use crate::paths::Paths;
 
@@ -17,7 +19,26 @@ pub(crate) fn release(paths: &Paths, store: &NetworkStore, id: &str, settings: &
 /// The quick part of [`release`] (well under a millisecond): the namespace — the veth pairs go with it once nothing
 /// holds it — and the DNS names and addresses.
 fn release_fast(paths: &Paths, store: &NetworkStore, id: &str, settings: &NetworkSettings) {
-    let _ = berth_network::netns::remove(&netns_path(paths, id));
+    let own = netns_path(paths, id);
+    if !settings.sandbox_key.is_empty() && Path::new(&settings.sandbox_key) != own {
+        // A joiner leaves its note beside the namespace it joined.
+        let _ = std::fs::remove_file(joiners_dir(Path::new(&settings.sandbox_key)).join(id));
+    }
+    let joiners = joiners_dir(&own);
+    if std::fs::read_dir(&joiners).is_ok_and(|mut d| d.next().is_some()) {
+        // Containers that joined this one's namespace still run in it: its interfaces (and the addresses released
+        // below) must not stay with them. Deleting a veth waits for the kernel (tens of ms); only this case pays.
+        if let Ok(mut nl) = berth_network::netlink::Netlink::open() {
+            for ep in settings.networks.values() {
+                for primary in [true, false] {
+                    let name = berth_network::netlink::veth_name(id, veth_index(&ep.network_id, primary));
+                    let _ = nl.delete_link(&name);
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&joiners);
+    let _ = berth_network::netns::remove(&own);
     for ep in settings.networks.values() {
         let Ok(net) = store.by_id(&ep.network_id) else {
             continue;

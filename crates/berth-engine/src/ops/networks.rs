@@ -160,8 +160,16 @@ impl Engine {
         self.networks.prune_names(&keep)?;
         if let Ok(entries) = std::fs::read_dir(self.opts.paths.exec_root.join("netns")) {
             for e in entries.flatten() {
-                if !keep(&e.file_name().to_string_lossy()) {
-                    let _ = berth_network::netns::remove(&e.path());
+                let name = e.file_name().to_string_lossy().into_owned();
+                match name.strip_suffix(".joiners") {
+                    Some(owner) if !keep(owner) => {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                    Some(_) => {}
+                    None if !keep(&name) => {
+                        let _ = berth_network::netns::remove(&e.path());
+                    }
+                    None => {}
                 }
             }
         }
