@@ -48,9 +48,9 @@ pub struct GlobalOpts {
         env = "BERTH_CGROUP_PARENT"
     )]
     pub cgroup_parent: String,
-    /// Bridge interface of the default network (created on demand)
-    #[arg(long, global = true, default_value = "berth0", env = "BERTH_BRIDGE")]
-    pub bridge: String,
+    /// Bridge interface of the default network (created on demand; default berth0)
+    #[arg(long, global = true, env = "BERTH_BRIDGE")]
+    pub bridge: Option<String>,
     /// Address and prefix of the default bridge (e.g. 10.89.0.1/24)
     #[arg(long, global = true, env = "BERTH_BIP")]
     pub bip: Option<String>,

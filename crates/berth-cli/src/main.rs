@@ -76,11 +76,17 @@ fn engine_options(g: &GlobalOpts) -> Result<EngineOptions, Failure> {
 fn network_options(g: &GlobalOpts) -> Result<berth_engine::network::NetworkOptions, Failure> {
     use berth_network::subnet::{Pool, parse_cidr};
     let mut opts = berth_engine::network::NetworkOptions {
-        bridge: g.bridge.clone(),
+        explicit: g.bridge.is_some() || g.bip.is_some(),
         ..Default::default()
     };
-    if g.bridge.is_empty() || g.bridge.len() > 15 || g.bridge.contains(['/', ' ']) {
-        return Err(Failure::engine(format!("invalid bridge name: {:?}", g.bridge)));
+    if let Some(bridge) = &g.bridge {
+        let name_ok = bridge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if bridge.is_empty() || bridge.len() > 15 || !name_ok || bridge.starts_with('-') {
+            return Err(Failure::engine(format!("invalid bridge name: {bridge:?}")));
+        }
+        opts.bridge = bridge.clone();
     }
     if let Some(bip) = &g.bip {
         opts.bip = Some(parse_cidr(bip).map_err(|e| Failure::engine(format!("invalid --bip: {e}")))?);

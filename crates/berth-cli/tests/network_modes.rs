@@ -476,3 +476,35 @@ fn a_container_connected_while_running_resolves_names_of_the_new_network() {
         assert!(!host_links().contains(&format!(" {b}:")), "{b} removed");
     }
 }
+
+#[test]
+fn bip_given_later_moves_the_default_bridge_when_nothing_is_on_it() {
+    let env = Env::new();
+    env.berth(&["run", "--rm", "busybox", "true"]).ok(); // the default bridge, made on the harness's --bip
+    let other = format!("10.239.{}.1/24", std::process::id() % 250);
+    let with_other = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+        c.arg("--data-root")
+            .arg(env.data_root())
+            .arg("--exec-root")
+            .arg(env.exec_root())
+            .arg("--cgroup-parent")
+            .arg(&env.cgroup_parent)
+            .args(["--bridge", &env.bridge, "--bip", &other])
+            .args(args)
+            .env_remove("BERTH_HOST");
+        common::Run::from(c.output().unwrap())
+    };
+    let prefix = |bip: &str| format!("{}.", bip.rsplit_once('.').unwrap().0);
+    let eth0 = ["run", "--rm", "busybox", "ip", "-o", "-4", "addr", "show", "eth0"];
+    let out = with_other(&eth0).ok();
+    assert!(out.contains(&format!("inet {}", prefix(&other))), "{out}");
+    // While a container holds an address the bridge keeps its settings, and commands with other flags still work.
+    with_other(&["run", "-d", "--name", "holder", "busybox", "sleep", "100"]).ok();
+    let ip = env.inspect("holder", "{{.NetworkSettings.IPAddress}}");
+    assert!(ip.starts_with(&prefix(&other)), "{ip}");
+    env.berth(&["rm", "-f", "holder"]).ok();
+    // Then the harness's --bip applies again.
+    let out = env.berth(&eth0).ok();
+    assert!(out.contains(&format!("inet {}", prefix(&env.bip))), "{out}");
+}

@@ -47,6 +47,11 @@ impl Engine {
         let images = ImageStore::open(&opts.paths.data_root, opts.storage_driver)?;
         let containers = ContainerStore::open(&opts.paths)?;
         let networks = crate::network::open_store(&opts.paths, &opts.network)?;
+        if opts.network.explicit {
+            // While containers are on the default bridge it keeps its settings (every command, `rm` included, must
+            // still work); they apply at the first command after the last of them stopped.
+            let _ = crate::network::follow_options(&opts.paths, &networks);
+        }
         Ok(Engine {
             opts,
             images,

@@ -29,6 +29,9 @@ pub struct NetworkOptions {
     pub bip: Option<(Ipv4Addr, u8)>,
     /// `--default-address-pool`s.
     pub pools: Vec<Pool>,
+    /// Whether `--bridge` or `--bip` were given: the default bridge network then follows them (when no container is
+    /// on it), as dockerd's does at each start.
+    pub explicit: bool,
 }
 
 impl Default for NetworkOptions {
@@ -37,8 +40,25 @@ impl Default for NetworkOptions {
             bridge: "berth0".into(),
             bip: None,
             pools: DEFAULT_POOLS.to_vec(),
+            explicit: false,
         }
     }
+}
+
+/// Makes the default bridge network follow explicitly given `--bridge`/`--bip`: a changed network's old bridge (if
+/// berth made it) and rules are taken down, to be made anew at its next use.
+pub(crate) fn follow_options(paths: &Paths, store: &NetworkStore) -> Result<(), Error> {
+    let Some(old) = store.reconfigure_default()? else {
+        return Ok(());
+    };
+    if let (Some(spec), Some(ready)) = (old.bridge_spec(), Ready::read(paths, &old.id)) {
+        let _ = ready.backend().teardown_network(&setup::rules(&spec));
+        if !ready.bridge_existed {
+            let _ = berth_network::netlink::Netlink::open().and_then(|mut nl| nl.delete_link(&spec.bridge));
+        }
+    }
+    let _ = std::fs::remove_file(ready_marker(paths, &old.id));
+    Ok(())
 }
 
 /// The networks routed on this host: destinations of its IPv4 routes (new subnets must not overlap them).

@@ -7,6 +7,7 @@
 
 mod names;
 mod ports;
+mod reconfigure;
 mod record;
 
 use std::fs;
