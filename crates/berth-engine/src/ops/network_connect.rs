@@ -6,8 +6,8 @@ use berth_network::netlink::{self, Netlink};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Container, EndpointSettings, Status};
-use crate::shim;
 use crate::network::{Mode, netns_path, setup, teardown, veth_index};
+use crate::shim;
 
 impl Engine {
     /// Changes the names files the embedded DNS server of running container `id` consults (none without one: a

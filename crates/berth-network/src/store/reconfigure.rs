@@ -36,7 +36,11 @@ impl NetworkStore {
             gateway: gateway.to_string(),
             ..Default::default()
         }];
-        Self::write_json(&self.ipam_path(&current.id), &Allocations::new(subnet, gateway), true)?;
+        Self::write_json(
+            &self.ipam_path(&current.id),
+            &Allocations::new(subnet, gateway),
+            true,
+        )?;
         Self::write_json(&self.record_path(&current.id), &next, true)?;
         Ok(Some(current))
     }
