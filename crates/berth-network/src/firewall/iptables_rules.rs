@@ -1,7 +1,8 @@
 //! The iptables rule set of one network as `iptables-restore --noflush` scripts, and the reading of
 //! `iptables-save` output the scripts are computed from.
 //!
-//! Chains: `BERTH-<bridge>-FWD` in filter (jumped to from FORWARD), `BERTH-<bridge>-PORTS` in nat (jumped to from
+//! Chains: `BERTH-<bridge>-GUARD` in raw (jumped to from PREROUTING), `BERTH-<bridge>-FWD` in filter (jumped to
+//! from FORWARD), `BERTH-<bridge>-PORTS` in nat (jumped to from
 //! PREROUTING and OUTPUT for local destinations) and `BERTH-<bridge>-POST` in nat (jumped to from POSTROUTING).
 //! The names are at most 27 characters (iptables allows 28). Each chain only matches its own bridge, and its
 //! ACCEPT rules never accept traffic coming from another berth bridge, so the order of the networks' jumps in
@@ -13,6 +14,7 @@ use super::{BRIDGE_GROUP, NetworkRules, PortMapping};
 
 /// The names of a network's chains.
 pub(super) struct Chains {
+    pub guard: String,
     pub fwd: String,
     pub ports: String,
     pub post: String,
@@ -22,6 +24,7 @@ impl Chains {
     pub fn of(net: &NetworkRules) -> Chains {
         let chain = |suffix: &str| format!("BERTH-{}-{suffix}", net.bridge);
         Chains {
+            guard: chain("GUARD"),
             fwd: chain("FWD"),
             ports: chain("PORTS"),
             post: chain("POST"),
@@ -203,7 +206,17 @@ pub(super) fn setup_script(net: &NetworkRules, saved: &Saved) -> Option<String> 
             nat.push(format!("-I {from} 1 {matcher}-j {to}"));
         }
     }
+    // route_localnet on the bridge would let containers reach the host's loopback-only services: nothing from the
+    // bridge may be addressed to 127.0.0.0/8 (checked in raw, before conntrack undoes the loopback DNAT on replies).
+    let mut raw = vec![
+        format!(":{} - [0:0]", c.guard),
+        format!("-A {} -i {} -d 127.0.0.0/8 -j DROP", c.guard, net.bridge),
+    ];
+    if saved.rules_of("raw", "PREROUTING").all(|l| !jumps(l, &c.guard)) {
+        raw.push(format!("-I PREROUTING 1 -j {}", c.guard));
+    }
     let mut script = Script::default();
+    script.table("raw", &raw);
     script.table("filter", &filter);
     script.table("nat", &nat);
     script.finish()
@@ -214,6 +227,7 @@ pub(super) fn teardown_script(net: &NetworkRules, saved: &Saved) -> Option<Strin
     let c = Chains::of(net);
     let mut script = Script::default();
     for (table, chains) in [
+        ("raw", vec![c.guard.as_str()]),
         ("filter", vec![c.fwd.as_str()]),
         ("nat", vec![c.ports.as_str(), c.post.as_str()]),
     ] {
@@ -277,7 +291,11 @@ mod tests {
     fn firewall_iptables_setup_adds_only_missing_jumps() {
         let script = setup_script(&net(), &Saved::parse(SAVED)).unwrap();
         assert!(!script.contains("-I FORWARD"), "{script}");
-        assert!(!script.contains("-I PREROUTING"), "{script}");
+        assert!(!script.contains("-I PREROUTING 1 -m addrtype"), "{script}");
+        assert!(
+            script.contains("*raw\n:BERTH-br1-GUARD - [0:0]\n-A BERTH-br1-GUARD -i br1 -d 127.0.0.0/8 -j DROP\n-I PREROUTING 1 -j BERTH-br1-GUARD\n"),
+            "the loopback guard: {script}"
+        );
         assert!(
             !script.contains(":BERTH-br1-PORTS"),
             "the ports chain exists: {script}"
