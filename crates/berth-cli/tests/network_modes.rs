@@ -370,8 +370,10 @@ fn published_ports_go_with_the_container_and_its_network() {
         assert_eq!(dnat_rules(&env), "");
     }
     // Disconnecting the network the ports are published on takes their rules; removal leaves none either.
+    let all = format!("{port}:80");
+    let serve = "while true; do echo hi | nc -l -p 80; done";
     env.berth(&[
-        "run", "-d", "--name", "pp", "-p", &publish, "busybox", "sleep", "100",
+        "run", "-d", "--name", "pp", "-p", &all, "busybox", "sh", "-c", serve,
     ])
     .ok();
     assert!(
@@ -379,6 +381,10 @@ fn published_ports_go_with_the_container_and_its_network() {
         "{}",
         dnat_rules(&env)
     );
+    // The container reaches its own published port through the gateway (hairpin).
+    let gateway = env.inspect("pp", "{{.NetworkSettings.Gateway}}");
+    let own = format!("for i in $(seq 50); do nc -w 2 {gateway} {port} && break; sleep 0.1; done");
+    assert_eq!(env.berth(&["exec", "pp", "sh", "-c", &own]).ok(), "hi");
     env.berth(&["network", "disconnect", "bridge", "pp"]).ok();
     assert_eq!(dnat_rules(&env), "");
     env.berth(&["rm", "-f", "pp"]).ok();

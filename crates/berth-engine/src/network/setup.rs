@@ -276,11 +276,12 @@ impl Engine {
             fill_endpoint(&mut ep, &c.id, &net, &spec, ip, mac);
             plan.settings.networks.insert(name.clone(), ep.clone());
             let gateway = (index == 0 && !spec.internal).then_some(spec.gateway);
+            let host_if = netlink::veth_name(&c.id, veth_index(&net.id, index == 0));
             netlink::attach_container(
                 &netns,
                 &netlink::Attachment {
                     bridge: &spec.bridge,
-                    host_if: &netlink::veth_name(&c.id, veth_index(&net.id, index == 0)),
+                    host_if: &host_if,
                     ns_if: &format!("eth{index}"),
                     mac,
                     ip,
@@ -290,6 +291,8 @@ impl Engine {
                 },
             )
             .map_err(net_err)?;
+            // Its own published ports reach a container too (hairpin through its bridge port).
+            netlink::set_hairpin(&host_if).map_err(net_err)?;
             if net.is_default_bridge() {
                 let s = &mut plan.settings;
                 s.ip_address = ep.ip_address.clone();

@@ -101,11 +101,12 @@ impl Engine {
                 n += 1;
             }
             let mac = netlink::mac_from_ip(ip);
+            let host_if = netlink::veth_name(&c.id, veth_index(&net.id, false));
             netlink::attach_container(
                 &netns,
                 &netlink::Attachment {
                     bridge: &spec.bridge,
-                    host_if: &netlink::veth_name(&c.id, veth_index(&net.id, false)),
+                    host_if: &host_if,
                     ns_if: &format!("eth{n}"),
                     mac,
                     ip,
@@ -115,6 +116,8 @@ impl Engine {
                 },
             )
             .map_err(setup::net_err)?;
+            // Its own published ports reach a container too (hairpin through its bridge port).
+            netlink::set_hairpin(&host_if).map_err(setup::net_err)?;
             Ok::<_, Error>(mac)
         })();
         let mac = match made {

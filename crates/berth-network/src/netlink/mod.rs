@@ -27,7 +27,7 @@ use crate::netns;
 pub use address::InterfaceAddress;
 pub use attach::{Attachment, attach_container};
 pub use names::{mac_from_ip, veth_name};
-pub use sysctl::{enable_ip_forward, set_sysctl};
+pub use sysctl::{enable_ip_forward, set_hairpin, set_sysctl};
 
 /// A blocking rtnetlink connection bound to one network namespace.
 pub struct Netlink {

@@ -19,6 +19,18 @@ pub fn set_sysctl(iface: &str, key: &str, value: &str) -> Result<()> {
     write(&Path::new("/proc/sys/net/ipv4/conf").join(iface).join(key), value)
 }
 
+/// Lets the bridge send frames back out the port they came in on (hairpin mode of bridge port `iface`): with
+/// `br_netfilter`, a container's connection to its own published port is DNAT'ed back to it through that port.
+pub fn set_hairpin(iface: &str) -> Result<()> {
+    check_name(iface)?;
+    write(
+        &Path::new("/sys/class/net")
+            .join(iface)
+            .join("brport/hairpin_mode"),
+        "1",
+    )
+}
+
 /// Turns IPv4 forwarding on, writing only when it is off (the write resets per-interface forwarding settings).
 pub fn enable_ip_forward() -> Result<()> {
     let current = fs::read_to_string(IP_FORWARD).map_err(|source| Error::Io {
