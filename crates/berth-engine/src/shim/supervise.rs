@@ -241,11 +241,21 @@ fn start(paths: &Paths, store: &ContainerStore, id: &str, launch: &Launch) -> Re
     })
 }
 
+/// The DNS server's socket on 127.0.0.11:53, with SO_REUSEADDR so that a DNS server of the container's own that
+/// binds 0.0.0.0:53 the same way (dnsmasq, CoreDNS) can still start.
+fn dns_listener() -> std::io::Result<std::net::UdpSocket> {
+    use rustix::net::{AddressFamily, SocketAddrV4, SocketFlags, SocketType, bind, socket_with, sockopt};
+    let fd = socket_with(AddressFamily::INET, SocketType::DGRAM, SocketFlags::CLOEXEC, None)?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    bind(&fd, &SocketAddrV4::new(std::net::Ipv4Addr::new(127, 0, 0, 11), 53))?;
+    Ok(std::net::UdpSocket::from(fd))
+}
+
 /// The embedded DNS server of a container on user networks: listening on 127.0.0.11:53 inside its namespace,
 /// forwarding from the host's. The shim is single-threaded, so it may step into the namespace and back.
 fn dns_server(d: &super::DnsLaunch) -> std::io::Result<berth_network::dns::Server> {
     let inside = berth_network::netns::enter_current_thread(&d.netns).map_err(std::io::Error::other)?;
-    let listen = std::net::UdpSocket::bind(("127.0.0.11", 53));
+    let listen = dns_listener();
     inside.leave().map_err(std::io::Error::other)?;
     let upstream = std::net::UdpSocket::bind("[::]:0").or_else(|_| std::net::UdpSocket::bind("0.0.0.0:0"))?;
     Ok(berth_network::dns::Server::new(
