@@ -436,59 +436,6 @@ impl NetworkStore {
         }
         Ok(changed)
     }
-
-    /// Reserves host ports for `owner`'s published ports: a fixed host port must be free (not published by another
-    /// container nor bound by a host process), a missing one is picked from the ephemeral range.
-    pub fn publish(&self, owner: &str, requests: &[PortRequest]) -> StoreResult<Vec<Published>> {
-        let _lock = self.lock()?;
-        let path = self.dir.join("ports.json");
-        let mut table: Vec<Published> = match fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
-                path: path.display().to_string(),
-                msg: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return io(|| format!("read {}", path.display()), Err(e)),
-        };
-        table.retain(|p| p.owner != owner);
-        let given = ports::assign(&mut table, owner, requests)?;
-        Self::write_json(&path, &table, false)?;
-        Ok(given)
-    }
-
-    /// The owners of published host ports.
-    pub fn publishers(&self) -> StoreResult<Vec<String>> {
-        let path = self.dir.join("ports.json");
-        let table: Vec<Published> = match fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        let mut owners: Vec<String> = table.into_iter().map(|p| p.owner).collect();
-        owners.sort();
-        owners.dedup();
-        Ok(owners)
-    }
-
-    /// Frees `owner`'s host ports.
-    pub fn unpublish(&self, owner: &str) -> StoreResult<()> {
-        self.unpublish_where(&|o| o == owner)
-    }
-
-    /// Frees the host ports of every owner `stale` accepts.
-    pub fn unpublish_where(&self, stale: &dyn Fn(&str) -> bool) -> StoreResult<()> {
-        let _lock = self.lock()?;
-        let path = self.dir.join("ports.json");
-        let Ok(bytes) = fs::read(&path) else {
-            return Ok(());
-        };
-        let mut table: Vec<Published> = serde_json::from_slice(&bytes).unwrap_or_default();
-        let before = table.len();
-        table.retain(|p| !stale(&p.owner));
-        if table.len() != before {
-            Self::write_json(&path, &table, false)?;
-        }
-        Ok(())
-    }
 }
 
 fn first_host(subnet: Subnet) -> StoreResult<Ipv4Addr> {
