@@ -115,6 +115,8 @@ pub enum Command {
     Images(commands::images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(commands::import::ImportArgs),
+    /// Download an image from a registry
+    Pull(commands::pull::PullArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(commands::tag::TagArgs),
     /// Remove one or more images

@@ -218,6 +218,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Command::Rename(a) => rename::run(&e, a),
         Command::Images(a) => images::run(&e, a),
         Command::Import(a) => import::run(&e, a),
+        Command::Pull(a) => pull::run(&e, a),
         Command::Tag(a) => tag::run(&e, a),
         Command::Rmi(a) => rmi::run(&e, a),
         Command::Image(c) => image::run(&e, c),

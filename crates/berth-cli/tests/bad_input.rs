@@ -76,7 +76,13 @@ fn bad_flags_and_values() {
 #[test]
 fn unknown_things() {
     let env = Env::new();
-    fails(&env, &["run", "nosuchimage"], 125, "No such image");
+    // An image id is never pulled (a name would be: see registry.rs).
+    fails(
+        &env,
+        &["run", &format!("sha256:{}", "0".repeat(64))],
+        125,
+        "No such image",
+    );
     fails(&env, &["start", "ghost"], 125, "No such container: ghost");
     fails(&env, &["stop", "ghost"], 1, "No such container: ghost");
     fails(&env, &["rm", "ghost"], 1, "No such container: ghost");

@@ -28,6 +28,9 @@ pub enum Error {
     /// An error from the image store.
     #[error(transparent)]
     Image(#[from] berth_image::Error),
+    /// An error talking to a registry (pull).
+    #[error(transparent)]
+    Registry(#[from] berth_registry::Error),
     /// A failure while setting up or running a container in the runtime.
     #[error("{0}")]
     Runtime(String),
@@ -73,6 +76,13 @@ impl Error {
                 berth_image::ErrorKind::Conflict => 409,
                 berth_image::ErrorKind::InvalidArgument => 400,
                 _ => 500,
+            },
+            Error::Registry(e) => match e.kind() {
+                berth_registry::ErrorKind::NotFound => 404,
+                // As dockerd: a 401 would make the docker CLI prompt for a login.
+                berth_registry::ErrorKind::Unauthorized => 500,
+                berth_registry::ErrorKind::InvalidArgument => 400,
+                berth_registry::ErrorKind::Internal => 500,
             },
             _ => 500,
         }

@@ -23,6 +23,7 @@ pub mod timefmt;
 pub mod user;
 
 pub use berth_image::{HistoryItem, LoadedImage};
+pub use berth_registry::{AuthConfig, RegistryOptions};
 pub use engine::{Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use ops::archive::{PathStat, PutOptions};
@@ -33,6 +34,7 @@ pub use ops::exec_session::{ExecSession, ExecSessionOptions};
 pub use ops::kill::parse_signal;
 pub use ops::networks::{AttachedContainer, NetworkView};
 pub use ops::prune::ContainerPruneReport;
+pub use ops::pull::{Progress, PullOptions, Pulled};
 pub use ops::start::StartOptions;
 pub use ops::top::Top;
 pub use ops::update::UpdateRequest;

@@ -224,6 +224,7 @@ mod tests {
             whiteouts: WhiteoutMode::Vfs,
             devices: DevicePolicy::Create,
             same_owner: true,
+            workers: 0,
         };
         apply_layer(&src, &tar[..], &o).unwrap();
         copy_tree(&src, &dst).unwrap();

@@ -199,6 +199,7 @@ mod tests {
             whiteouts: WhiteoutMode::Overlay,
             devices: DevicePolicy::Create,
             same_owner: true,
+            workers: 0,
         };
         apply_layer(&upper, &layer[..], &o).unwrap();
         let tar = write_layer_tar(&upper, TreeKind::OverlayUpper, Vec::new()).unwrap();

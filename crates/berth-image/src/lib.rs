@@ -31,7 +31,8 @@ pub use snapshot::{
 };
 pub use store::{HistoryItem, LoadedImage};
 pub use store::{
-    Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, PruneReport, RemoveEvent, Usage,
+    Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, PruneReport, RemoveEvent,
+    Unpacked, Usage,
 };
 #[cfg(test)]
 mod testutil;

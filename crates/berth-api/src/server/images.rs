@@ -1,9 +1,10 @@
-//! Image endpoints: list, import (`POST /images/create?fromSrc=`), inspect, tag, remove and prune.
+//! Image endpoints: list, import and pull (`POST /images/create?fromSrc=` / `fromImage=`), inspect, tag, remove
+//! and prune.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use berth_image::{ImportOptions, RemoveEvent};
 use serde_json::{Value, json};
@@ -83,19 +84,17 @@ fn glob_match(pattern: &str, s: &str) -> bool {
     }
 }
 
-/// `POST /images/create`: `fromSrc=-` imports the request body as a root filesystem (with `repo`, `tag`,
-/// `changes`, `message`, `platform`); `fromImage` (pull) needs the registry client, not built yet.
-pub async fn create(State(d): State<Shared>, RawQuery(q): RawQuery, body: Body) -> Result<Response> {
+/// `POST /images/create`: `fromImage` pulls from a registry (see `pull`); `fromSrc=-` imports the request body
+/// as a root filesystem (with `repo`, `tag`, `changes`, `message`, `platform`).
+pub async fn create(
+    State(d): State<Shared>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
     let p = Params::parse(q.as_deref())?;
-    if let Some(image) = p.get("fromImage") {
-        let tag = p.get("tag").filter(|t| !t.is_empty());
-        let name = match tag {
-            Some(t) => format!("{image}:{t}"),
-            None => image.to_string(),
-        };
-        return Err(Error::not_found(format!(
-            "pull access denied for {name}: pulling from registries is not supported by this berth yet"
-        )));
+    if p.get("fromImage").is_some() {
+        return super::pull::pull(d, p, &headers).await;
     }
     let Some(src) = p.get("fromSrc") else {
         return Err(Error::bad_request("fromImage or fromSrc is required"));

@@ -16,6 +16,7 @@ mod network_filter;
 mod networks;
 mod params;
 mod port_summary;
+mod pull;
 mod router;
 mod slots;
 mod stats;

@@ -1,4 +1,4 @@
-//! `berth image …`: the image management subcommands (ls, inspect, rm, tag, import, prune).
+//! `berth image …`: the image management subcommands (ls, inspect, rm, tag, import, pull, prune).
 
 use berth_api::Method;
 use berth_api::client::{Body, Client, query, segment};
@@ -22,6 +22,8 @@ pub enum ImageCommand {
     Tag(super::tag::TagArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(super::import::ImportArgs),
+    /// Download an image from a registry
+    Pull(super::pull::PullArgs),
     /// Remove unused images
     Prune(PruneArgs),
 }
@@ -60,6 +62,7 @@ pub fn run(e: &Client, c: ImageCommand) -> CmdResult {
         ImageCommand::Rm(a) => super::rmi::run(e, a),
         ImageCommand::Tag(a) => super::tag::run(e, a),
         ImageCommand::Import(a) => super::import::run(e, a),
+        ImageCommand::Pull(a) => super::pull::run(e, a),
         ImageCommand::Inspect(a) => {
             let mut objects = Vec::new();
             let mut missing = false;

@@ -15,6 +15,7 @@ pub mod network_opts;
 pub mod pause;
 pub mod port;
 pub mod ps;
+pub mod pull;
 pub mod rename;
 pub mod rm;
 pub mod rmi;

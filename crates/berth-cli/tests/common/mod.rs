@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod registry;
+pub mod token;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -16,6 +16,7 @@ pub mod network_connect;
 pub mod networks;
 pub mod pause;
 pub mod prune;
+pub mod pull;
 pub mod remove;
 pub mod rename;
 pub mod resize;

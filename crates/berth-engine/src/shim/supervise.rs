@@ -247,7 +247,10 @@ fn dns_listener() -> std::io::Result<std::net::UdpSocket> {
     use rustix::net::{AddressFamily, SocketAddrV4, SocketFlags, SocketType, bind, socket_with, sockopt};
     let fd = socket_with(AddressFamily::INET, SocketType::DGRAM, SocketFlags::CLOEXEC, None)?;
     sockopt::set_socket_reuseaddr(&fd, true)?;
-    bind(&fd, &SocketAddrV4::new(std::net::Ipv4Addr::new(127, 0, 0, 11), 53))?;
+    bind(
+        &fd,
+        &SocketAddrV4::new(std::net::Ipv4Addr::new(127, 0, 0, 11), 53),
+    )?;
     Ok(std::net::UdpSocket::from(fd))
 }
 

@@ -7,6 +7,7 @@
 mod nodes;
 mod paths;
 mod plain;
+mod pool;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -67,6 +68,9 @@ pub struct ExtractOptions {
     pub devices: DevicePolicy,
     /// Apply the archive's owners (needs root).
     pub same_owner: bool,
+    /// Threads creating regular files besides the one reading the stream (0: that one does everything); see
+    /// the `pool` module.
+    pub workers: usize,
 }
 
 impl ExtractOptions {
@@ -77,6 +81,7 @@ impl ExtractOptions {
             whiteouts,
             devices: DevicePolicy::default(),
             same_owner: root,
+            workers: 0,
         }
     }
 }
@@ -125,23 +130,27 @@ fn unpack<R: Read>(
     split: Option<&Recorder>,
 ) -> Result<ExtractStats> {
     let fd = crate::fsutil::open_dir(root)?;
-    let mut x = Extractor {
-        dirs: paths::Dirs::new(fd),
-        opts: *opts,
-        umask: nodes::current_umask(),
-        unpacked: HashSet::new(),
-        dir_times: Vec::new(),
-        buf: vec![0u8; 256 * 1024],
-        stats: ExtractStats::default(),
-        split,
-        plain: None,
-    };
-    let bad = |e: std::io::Error| Error::InvalidArgument(format!("invalid tar archive: {e}"));
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        x.apply(&mut entry)?;
-    }
-    x.finish()
+    let umask = nodes::current_umask();
+    std::thread::scope(|scope| {
+        let mut x = Extractor {
+            dirs: paths::Dirs::new(fd),
+            opts: *opts,
+            umask,
+            unpacked: HashSet::new(),
+            dir_times: Vec::new(),
+            buf: vec![0u8; 256 * 1024],
+            stats: ExtractStats::default(),
+            split,
+            plain: None,
+            pool: (opts.workers > 0).then(|| pool::FilePool::start(scope, opts.workers, *opts, umask)),
+        };
+        let bad = |e: std::io::Error| Error::InvalidArgument(format!("invalid tar archive: {e}"));
+        for entry in archive.entries().map_err(bad)? {
+            let mut entry = entry.map_err(bad)?;
+            x.apply(&mut entry)?;
+        }
+        x.finish()
+    })
 }
 
 struct Extractor<'a> {
@@ -157,6 +166,8 @@ struct Extractor<'a> {
     split: Option<&'a Recorder>,
     /// Set for a plain (non-layer) extraction.
     plain: Option<plain::Plain>,
+    /// Workers creating regular files, when the options ask for them.
+    pool: Option<pool::FilePool>,
 }
 
 impl Extractor<'_> {
@@ -179,6 +190,11 @@ impl Extractor<'_> {
         }
         self.stats.entries += 1;
         let (parent, name) = paths::split_last(&path);
+        if let Some(pool) = self.pool.as_mut() {
+            let target = (kind == EntryType::Link)
+                .then(|| paths::clean(&entry.link_name_bytes().unwrap_or_default()).0);
+            pool.settle(&path, target.as_deref(), name.starts_with(b".wh."))?;
+        }
         if name.is_empty() {
             if kind == EntryType::Directory {
                 nodes::dir_meta(self.dirs.root(), &meta, &self.opts, self.umask, true)
@@ -247,12 +263,31 @@ impl Extractor<'_> {
             }
             // Regular files, old-style regular files, contiguous files and GNU sparse files.
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let dirfd = self.dirs.get(parent)?;
                 if let Some(rec) = self.split
                     && kind != EntryType::GNUSparse
                 {
                     rec.file(entry.raw_file_position(), entry.size(), &path);
                 }
+                if let Some(pool) = self.pool.as_mut()
+                    && kind != EntryType::GNUSparse
+                    && entry.size() <= pool::MAX_POOLED_FILE
+                {
+                    let dir = self.dirs.get_shared(parent)?.clone();
+                    let mut data = Vec::with_capacity(entry.size() as usize);
+                    entry
+                        .read_to_end(&mut data)
+                        .map_err(|e| Error::InvalidArgument(format!("invalid tar archive: {e}")))?;
+                    self.stats.size += data.len() as u64;
+                    let job = pool::Job {
+                        dir,
+                        name: cname,
+                        path,
+                        data,
+                        meta,
+                    };
+                    return pool.submit(job);
+                }
+                let dirfd = self.dirs.get(parent)?;
                 let written =
                     nodes::regular(dirfd, &cname, entry, &mut self.buf, &meta, &self.opts, self.umask)
                         .ctx(|| format!("write {}", shown()))?;
@@ -318,7 +353,10 @@ impl Extractor<'_> {
     }
 
     /// Sets directory times last, deepest first, since creating entries changes them.
-    fn finish(self) -> Result<ExtractStats> {
+    fn finish(mut self) -> Result<ExtractStats> {
+        if let Some(pool) = self.pool.as_mut() {
+            pool.barrier()?;
+        }
         for (path, times) in self.dir_times.iter().rev() {
             let fd = match paths::open_in_root(
                 self.dirs.root(),

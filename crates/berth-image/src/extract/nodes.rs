@@ -114,6 +114,25 @@ fn open_nofollow(dirfd: BorrowedFd<'_>, name: &CStr, flags: OFlags) -> Result<Ow
     )
 }
 
+/// Creates the regular file `name` (replacing anything in the way), not following it.
+fn create_regular(dirfd: BorrowedFd<'_>, name: &CStr, meta: &Meta) -> Result<std::fs::File> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = replacing(dirfd, name, || {
+        rustix::fs::openat(dirfd, name, flags, create_mode(meta.mode))
+    })?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// Owner, mode, xattrs and times of a regular file whose content is written.
+fn finish_regular(file: &std::fs::File, meta: &Meta, opts: &ExtractOptions, umask: u32) -> Result<()> {
+    fd_meta(file.as_fd(), meta, opts, umask, false)?;
+    rustix::fs::futimens(file, &meta.times)
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_io_error(e).unwrap_or(Errno::IO)
+}
+
 /// A regular file with the entry's content; returns the bytes written.
 pub(super) fn regular(
     dirfd: BorrowedFd<'_>,
@@ -124,26 +143,36 @@ pub(super) fn regular(
     opts: &ExtractOptions,
     umask: u32,
 ) -> Result<u64> {
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = replacing(dirfd, name, || {
-        rustix::fs::openat(dirfd, name, flags, create_mode(meta.mode))
-    })?;
-    let mut file = std::fs::File::from(fd);
+    let mut file = create_regular(dirfd, name, meta)?;
     let mut written = 0u64;
     loop {
         let n = match data.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Errno::from_io_error(&e).unwrap_or(Errno::IO)),
+            Err(e) => return Err(io_errno(&e)),
         };
-        file.write_all(&buf[..n])
-            .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+        file.write_all(&buf[..n]).map_err(|e| io_errno(&e))?;
         written += n as u64;
     }
-    fd_meta(file.as_fd(), meta, opts, umask, false)?;
-    rustix::fs::futimens(&file, &meta.times)?;
+    finish_regular(&file, meta, opts, umask)?;
     Ok(written)
+}
+
+/// A regular file whose content is in memory.
+pub(super) fn regular_bytes(
+    dirfd: BorrowedFd<'_>,
+    name: &CStr,
+    data: &[u8],
+    meta: &Meta,
+    opts: &ExtractOptions,
+    umask: u32,
+) -> Result<()> {
+    let mut file = create_regular(dirfd, name, meta)?;
+    if !data.is_empty() {
+        file.write_all(data).map_err(|e| io_errno(&e))?;
+    }
+    finish_regular(&file, meta, opts, umask)
 }
 
 /// A symlink; its target is stored as is and never followed.

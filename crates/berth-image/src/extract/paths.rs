@@ -4,6 +4,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
@@ -61,11 +62,11 @@ pub(crate) fn open_in_root(root: BorrowedFd<'_>, path: &[u8], flags: OFlags) -> 
     }
 }
 
-/// The layer root and a cache of the last parent directory used.
+/// The layer root and a cache of the last parent directory used (shared, so file-creation workers can hold it).
 pub(super) struct Dirs {
-    root: OwnedFd,
+    root: Arc<OwnedFd>,
     cached_path: Vec<u8>,
-    cached: Option<OwnedFd>,
+    cached: Option<Arc<OwnedFd>>,
 }
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY);
@@ -73,7 +74,7 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY);
 impl Dirs {
     pub(super) fn new(root: OwnedFd) -> Dirs {
         Dirs {
-            root,
+            root: Arc::new(root),
             cached_path: Vec::new(),
             cached: None,
         }
@@ -95,8 +96,13 @@ impl Dirs {
 
     /// The directory `parent` (a cleaned path), created with mode 0755 where missing.
     pub(super) fn get(&mut self, parent: &[u8]) -> Result<BorrowedFd<'_>> {
+        Ok(self.get_shared(parent)?.as_fd())
+    }
+
+    /// [`Dirs::get`], as a handle that outlives the cache entry.
+    pub(super) fn get_shared(&mut self, parent: &[u8]) -> Result<&Arc<OwnedFd>> {
         if parent.is_empty() {
-            return Ok(self.root.as_fd());
+            return Ok(&self.root);
         }
         if self.cached.is_none() || self.cached_path != parent {
             let fd = match open_in_root(self.root.as_fd(), parent, DIR_FLAGS) {
@@ -107,9 +113,9 @@ impl Dirs {
             };
             self.cached_path.clear();
             self.cached_path.extend_from_slice(parent);
-            self.cached = Some(fd);
+            self.cached = Some(Arc::new(fd));
         }
-        Ok(self.cached.as_ref().map_or(self.root.as_fd(), |fd| fd.as_fd()))
+        Ok(self.cached.as_ref().unwrap_or(&self.root))
     }
 
     /// Creates the missing directories of `path` below its deepest existing ancestor. A dangling

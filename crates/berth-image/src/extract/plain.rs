@@ -41,6 +41,7 @@ pub fn extract_plain(root: BorrowedFd<'_>, tar: impl Read, opts: PlainOptions) -
             whiteouts: WhiteoutMode::Overlay,
             devices: DevicePolicy::Reject,
             same_owner: true,
+            workers: 0,
         },
         umask: nodes::current_umask(),
         unpacked: HashSet::new(),
@@ -49,6 +50,7 @@ pub fn extract_plain(root: BorrowedFd<'_>, tar: impl Read, opts: PlainOptions) -
         stats: ExtractStats::default(),
         split: None,
         plain: Some(Plain { opts }),
+        pool: None,
     };
     let mut archive = tar::Archive::new(tar);
     let bad = |e: std::io::Error| Error::InvalidArgument(format!("invalid tar archive: {e}"));

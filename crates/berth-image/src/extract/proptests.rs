@@ -81,6 +81,7 @@ proptest! {
         ops in prop::collection::vec(op(), 1..12),
         overlay in any::<bool>(),
         reject in any::<bool>(),
+        workers in prop::sample::select(vec![0usize, 2]),
     ) {
         let t = tempfile::tempdir().unwrap();
         let root = t.path().join("root");
@@ -95,6 +96,7 @@ proptest! {
             whiteouts: if overlay { WhiteoutMode::Overlay } else { WhiteoutMode::Vfs },
             devices: if reject { DevicePolicy::Reject } else { DevicePolicy::Create },
             same_owner: true,
+            workers,
         };
         let result = apply_layer(&root, &tar[..], &o);
         if reject {

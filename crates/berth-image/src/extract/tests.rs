@@ -19,11 +19,97 @@ fn opts(whiteouts: WhiteoutMode) -> ExtractOptions {
         whiteouts,
         devices: DevicePolicy::Create,
         same_owner: true,
+        workers: 0,
     }
 }
 
+/// Everything about a tree that extraction sets: per path, type, mode, owner, size, content, link target,
+/// device, mtime, link count and xattrs.
+fn describe(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let p = root.join(&rel);
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        let content = if m.is_file() {
+            std::fs::read(&p).unwrap()
+        } else {
+            Vec::new()
+        };
+        let target = std::fs::read_link(&p).ok();
+        // Only files and directories are opened (a fifo would block).
+        let xattrs = if !m.is_file() && !m.is_dir() {
+            Vec::new()
+        } else {
+            let f = std::fs::File::open(&p).unwrap();
+            crate::xattr::list_fd(std::os::fd::AsFd::as_fd(&f)).unwrap()
+        };
+        out.push(format!(
+            "{rel:?} {:o} {}:{} {} {content:?} {target:?} {} {} {} {xattrs:?}",
+            m.mode(),
+            m.uid(),
+            m.gid(),
+            m.len(),
+            m.rdev(),
+            m.mtime(),
+            if m.is_dir() { 0 } else { m.nlink() },
+        ));
+        if m.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(rel.join(e.unwrap().file_name()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Applies `tar` to `root` with `o` (sequentially), and to a copy of `root` as it was with file-creation workers:
+/// both must end the same (result and tree).
 fn apply(root: &Path, tar: &[u8], o: ExtractOptions) -> Result<ExtractStats> {
-    apply_layer(root, tar, &o)
+    let twin = tempfile::tempdir().unwrap();
+    crate::copy::copy_tree(root, twin.path()).unwrap();
+    let sequential = apply_layer(root, tar, &o);
+    let parallel = apply_layer(twin.path(), tar, &ExtractOptions { workers: 3, ..o });
+    assert_eq!(
+        sequential.as_ref().map_err(|e| e.to_string()),
+        parallel.as_ref().map_err(|e| e.to_string()),
+        "sequential and parallel extraction differ"
+    );
+    if sequential.is_ok() {
+        assert_eq!(
+            describe(root),
+            describe(twin.path()),
+            "sequential and parallel trees differ"
+        );
+    }
+    sequential
+}
+
+#[test]
+fn many_files_with_workers_in_order() {
+    // Enough files to keep every worker busy, with entries that must wait for them: a file written twice, a
+    // hardlink to a file just handed out, a directory replaced by a file, a whiteout of a file in flight.
+    let (_t, root) = sandbox();
+    let mut b = TarBuilder::new();
+    for i in 0..300 {
+        b.file(&format!("d{}/f{i}", i % 7), format!("content {i}").as_bytes());
+    }
+    let tar = b
+        .file("d1/f1", b"second write")
+        .hardlink("d2/link", "d2/f2")
+        .file("d3", b"not a directory any more")
+        .file("d4/gone", b"x")
+        .file("d4/.wh.gone", b"")
+        .file("big", &vec![7u8; 3 << 20])
+        .finish();
+    let stats = apply(&root, &tar, opts(WhiteoutMode::Vfs)).unwrap();
+    assert_eq!(std::fs::read(root.join("d1/f1")).unwrap(), b"second write");
+    assert_eq!(std::fs::metadata(root.join("d2/f2")).unwrap().nlink(), 2);
+    assert!(root.join("d3").is_file());
+    assert!(!root.join("d4/gone").exists());
+    assert_eq!(std::fs::metadata(root.join("big")).unwrap().len(), 3 << 20);
+    assert!(stats.entries > 300);
 }
 
 #[test]

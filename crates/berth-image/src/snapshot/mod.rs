@@ -209,6 +209,7 @@ impl Snapshots {
 
     /// A temp directory for a new layer; vfs starts it as a copy of the parent's content.
     pub(crate) fn stage(&self, parent_content: Option<&Path>) -> Result<Staged> {
+        self.mark_top_dir();
         let name = fsutil::tmp_name("layer");
         let home = self.root.join(&name);
         let content = match self.driver {
@@ -226,6 +227,23 @@ impl Snapshots {
             crate::copy::copy_tree(parent, &staged.content)?;
         }
         Ok(staged)
+    }
+
+    /// Marks the snapshot area as the top of directory hierarchies (`chattr +T`), where the filesystem has
+    /// such a hint (ext2/3/4): each new layer directory is then placed in a block group of its own choosing,
+    /// spread out, rather than beside the area's other entries. On ext4 without a journal every file created
+    /// in a group scans past the group's recently freed inodes (~0.5 ms a file after a layer of thousands of
+    /// files was deleted there), so a layer unpacked where the previous one was just removed runs several
+    /// times slower. Filesystems without the flag are left alone.
+    fn mark_top_dir(&self) {
+        let Ok(fd) = fsutil::open_dir(&self.root) else {
+            return;
+        };
+        if let Ok(flags) = rustix::fs::ioctl_getflags(&fd)
+            && !flags.contains(rustix::fs::IFlags::TOPDIR)
+        {
+            let _ = rustix::fs::ioctl_setflags(&fd, flags | rustix::fs::IFlags::TOPDIR);
+        }
     }
 
     /// An empty temp directory for a writer's scratch files (a spooled archive), removed on drop.

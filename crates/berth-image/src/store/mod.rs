@@ -25,6 +25,8 @@ mod tests_kill;
 mod tests_remove;
 #[cfg(test)]
 mod tests_saveload;
+#[cfg(test)]
+mod tests_writer;
 mod v1;
 mod writer;
 
@@ -43,7 +45,7 @@ pub use history::HistoryItem;
 pub use import::ImportOptions;
 pub use load::LoadedImage;
 use meta::MetaDirs;
-pub use writer::ImageWriter;
+pub use writer::{ImageWriter, Unpacked};
 
 /// One layer of an image.
 #[derive(Debug, Clone, PartialEq, Eq)]

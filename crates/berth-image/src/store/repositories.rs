@@ -66,6 +66,12 @@ impl Repositories {
 
     /// Points `r` at `id`, replacing a tag; a digest reference cannot move to another image.
     pub(crate) fn add(&mut self, r: &Reference, id: &ImageId) -> Result<()> {
+        self.add_with(r, id, false)
+    }
+
+    /// [`Repositories::add`]; with `move_digest`, a digest reference moves too (a pull of another platform of
+    /// the same index, as Docker does).
+    pub(crate) fn add_with(&mut self, r: &Reference, id: &ImageId, move_digest: bool) -> Result<()> {
         let r = stored(r);
         let name = r.familiar_name();
         if name == "sha256" {
@@ -77,6 +83,7 @@ impl Repositories {
         let key = r.familiar();
         if let (Some(d), Some(old)) = (r.digest(), repo.get(&key))
             && old != id
+            && !move_digest
         {
             return Err(Error::Conflict(format!("Cannot overwrite digest {d}")));
         }

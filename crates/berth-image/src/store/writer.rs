@@ -14,8 +14,30 @@ use crate::error::{Error, Result};
 use crate::extract::{ExtractOptions, apply_layer_recorded};
 use crate::lock::FileLock;
 use crate::reference::Reference;
-use crate::snapshot::Staged;
+use crate::snapshot::{Driver, Staged};
 use crate::tarsplit::Recorder;
+
+/// Threads creating files while a layer unpacks, besides the one reading it (see `extract::pool`): file
+/// creation is kernel work that overlaps well with decompression on two cores.
+const FILE_WORKERS: usize = 3;
+
+/// A layer unpacked by [`ImageWriter::unpack`], not yet part of the image; dropped, it is discarded.
+#[derive(Debug)]
+pub struct Unpacked {
+    parent: Option<Digest>,
+    meta: LayerMeta,
+    staged: Staged,
+}
+
+impl Unpacked {
+    pub fn diff_id(&self) -> &Digest {
+        &self.meta.diff_id
+    }
+
+    pub fn chain_id(&self) -> &Digest {
+        &self.meta.chain_id
+    }
+}
 
 /// Builds one image; dropping it without [`ImageWriter::commit`] discards unpacked layers.
 #[derive(Debug)]
@@ -23,6 +45,8 @@ pub struct ImageWriter<'s> {
     store: &'s ImageStore,
     _writer: FileLock,
     layers: Vec<Pending>,
+    /// Digest references may move to this image (pulls).
+    move_digests: bool,
 }
 
 #[derive(Debug)]
@@ -49,6 +73,7 @@ impl ImageStore {
             store: self,
             _writer: FileLock::shared(&self.gc_lock_path())?,
             layers: Vec::new(),
+            move_digests: false,
         })
     }
 
@@ -59,6 +84,12 @@ impl ImageStore {
 }
 
 impl ImageWriter<'_> {
+    /// Lets [`ImageWriter::commit`] move digest references from another image to this one, as a pull does
+    /// when another platform of the same index was pulled before.
+    pub fn move_digest_references(&mut self) {
+        self.move_digests = true;
+    }
+
     /// The chain id the next layer builds on.
     pub fn top(&self) -> Option<&Digest> {
         self.layers.last().map(|l| &l.meta.chain_id)
@@ -82,16 +113,47 @@ impl ImageWriter<'_> {
         reader: R,
         expected_diff_id: Option<&Digest>,
     ) -> Result<LayerInfo> {
+        let top = self.top().cloned();
+        let layer = self.unpack(top.as_ref(), reader, expected_diff_id)?;
+        self.push(layer)
+    }
+
+    /// Whether [`ImageWriter::unpack`] can unpack a layer before the layers below it are unpacked (overlay:
+    /// each layer is a directory of its own; vfs starts each layer as a copy of its parent).
+    pub fn unpacks_independently(&self) -> bool {
+        self.store.snapshots.driver == Driver::Overlay
+    }
+
+    /// Unpacks a layer stream (plain, gzip or zstd tar) meant to go on top of the chain `parent`, checking its
+    /// uncompressed digest against `expected_diff_id`. Several may run at once (`&self`); for vfs `parent` must be
+    /// the writer's top or a layer in the store. Add the result with [`ImageWriter::push`], in order.
+    pub fn unpack<R: Read + Send>(
+        &self,
+        parent: Option<&Digest>,
+        reader: R,
+        expected_diff_id: Option<&Digest>,
+    ) -> Result<Unpacked> {
         let store = self.store;
-        let parent = self
-            .layers
-            .last()
-            .map(|l| store.snapshots.content_of(&l.meta.chain_id, l.staged.as_ref()));
-        let staged = store.snapshots.stage(parent.as_deref())?;
+        let parent_content = match (store.snapshots.driver, parent) {
+            (Driver::Vfs, Some(p)) => {
+                let staged = self
+                    .layers
+                    .last()
+                    .filter(|l| &l.meta.chain_id == p)
+                    .and_then(|l| l.staged.as_ref());
+                if staged.is_none() && !store.snapshots.has_layer(p) {
+                    return Err(Error::NotFound(format!("layer {p} not found")));
+                }
+                Some(store.snapshots.content_of(p, staged))
+            }
+            _ => None,
+        };
+        let staged = store.snapshots.stage(parent_content.as_deref())?;
         let opts = ExtractOptions {
             whiteouts: store.snapshots.driver.whiteouts(),
             devices: store.devices,
             same_owner: rustix::process::geteuid().is_root(),
+            workers: FILE_WORKERS,
         };
         let recorder = Recorder::create(&staged.layout)?;
         let (stats, diff_id, _) = decode_in_background(reader, |r| {
@@ -105,18 +167,33 @@ impl ImageWriter<'_> {
                 "layer diff id mismatch: expected {expected}, got {diff_id}"
             )));
         }
-        let parent_chain = self.top().cloned();
-        let chain = chain_id(parent_chain.as_ref(), &diff_id);
-        let pending = match store.meta.read_layer(&chain)? {
-            Some(meta) if store.snapshots.has_layer(&chain) => Pending { meta, staged: None },
+        Ok(Unpacked {
+            parent: parent.cloned(),
+            meta: LayerMeta {
+                chain_id: chain_id(parent, &diff_id),
+                diff_id,
+                parent: parent.cloned(),
+                size: stats.size,
+            },
+            staged,
+        })
+    }
+
+    /// Appends an unpacked layer; it must have been unpacked on top of the current chain.
+    pub fn push(&mut self, layer: Unpacked) -> Result<LayerInfo> {
+        if layer.parent.as_ref() != self.top() {
+            return Err(Error::InvalidArgument(format!(
+                "layer {} was unpacked on another parent",
+                layer.meta.diff_id
+            )));
+        }
+        let store = self.store;
+        let chain = &layer.meta.chain_id;
+        let pending = match store.meta.read_layer(chain)? {
+            Some(meta) if store.snapshots.has_layer(chain) => Pending { meta, staged: None },
             _ => Pending {
-                meta: LayerMeta {
-                    chain_id: chain,
-                    diff_id,
-                    parent: parent_chain,
-                    size: stats.size,
-                },
-                staged: Some(staged),
+                meta: layer.meta,
+                staged: Some(layer.staged),
             },
         };
         self.layers.push(pending);
@@ -171,7 +248,7 @@ impl ImageWriter<'_> {
         if !references.is_empty() {
             let mut repos = Repositories::load(&store.image_dir)?;
             for r in references {
-                repos.add(r, &id)?;
+                repos.add_with(r, &id, self.move_digests)?;
             }
             repos.save(&store.image_dir)?;
         }
