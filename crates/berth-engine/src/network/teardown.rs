@@ -10,8 +10,22 @@ use super::{firewall_of, joiners_dir, netns_path, setup, veth_index};
 use crate::model::NetworkSettings;
 use crate::paths::Paths;
 
+/// Whether a start gave the container anything to release: an address, a namespace of its own or a joined one (mode
+/// none and host containers have nothing, and skip the store altogether).
+pub(crate) fn holds_anything(settings: &NetworkSettings) -> bool {
+    !settings.sandbox_key.is_empty()
+        || settings.networks.values().any(|e| !e.ip_address.is_empty())
+        || settings
+            .ports
+            .values()
+            .any(|b| b.as_ref().is_some_and(|b| !b.is_empty()))
+}
+
 /// Releases what [`setup`] gave container `id`, as recorded in `settings`.
 pub(crate) fn release(paths: &Paths, store: &NetworkStore, id: &str, settings: &NetworkSettings) {
+    if !holds_anything(settings) {
+        return;
+    }
     release_fast(paths, store, id, settings);
     release_ports(paths, store, id, settings);
 }

@@ -122,7 +122,9 @@ pub fn run(paths: &Paths, id: &str, launch: &Launch, status: OwnedFd, clients: V
         reap();
         // The network goes back before the clients hear of the exit: a `run --rm -p P` that follows must find port
         // P free and its rules gone, as with Docker (only containers with published ports wait for rule removal).
-        if let (Some(settings), Some(networks)) = (&settings, network_store(paths)) {
+        if let Some(settings) = settings.as_ref().filter(|s| network::teardown::holds_anything(s))
+            && let Some(networks) = network_store(paths)
+        {
             network::teardown::release(paths, &networks, id, settings);
         }
         pump.finish(code, oom_killed);
@@ -161,7 +163,10 @@ fn network_store(paths: &Paths) -> Option<berth_network::store::NetworkStore> {
 
 /// Releases the network container `id` was given at start, as its record tells.
 fn release_network(paths: &Paths, store: &ContainerStore, id: &str) {
-    if let (Ok(c), Some(networks)) = (store.load(id), network_store(paths)) {
+    if let Ok(c) = store.load(id)
+        && network::teardown::holds_anything(&c.network_settings)
+        && let Some(networks) = network_store(paths)
+    {
         network::teardown::release(paths, &networks, id, &c.network_settings);
     }
 }
