@@ -1,4 +1,5 @@
-//! Human-readable values as Docker prints them (go-units): sizes ("4.26MB") and the truncated command column.
+//! Human-readable values as Docker prints them: sizes ("4.26MB", go-units), the truncated command column, Go's
+//! `time.Time` text and label lists.
 
 /// go-units' HumanSizeWithPrecision(size, 3): decimal units, three significant digits.
 pub fn human_size(bytes: i64) -> String {
@@ -42,6 +43,36 @@ pub fn ellipsis(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// Go's `time.Time.String()` of a UTC time: `2006-01-02 15:04:05.999999999 +0000 UTC` (no fraction when whole).
+pub fn go_time(t: time::OffsetDateTime) -> String {
+    let frac = match t.nanosecond() {
+        0 => String::new(),
+        n => format!(".{}", format!("{n:09}").trim_end_matches('0')),
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{frac} +0000 UTC",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A JSON object of labels as Docker's list formats show it: `k=v,k2=v2`.
+pub fn labels_text(labels: &serde_json::Value) -> String {
+    labels
+        .as_object()
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

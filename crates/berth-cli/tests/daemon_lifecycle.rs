@@ -196,11 +196,7 @@ fn make_certs(dir: &std::path::Path) {
 fn tcp_with_tls_client_verification() {
     let certs = tempfile::tempdir().unwrap();
     make_certs(certs.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let tcp = format!("tcp://127.0.0.1:{port}");
     let p = |f: &str| certs.path().join(f).display().to_string();
     let d = Daemon::start_with(&[

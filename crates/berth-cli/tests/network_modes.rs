@@ -218,12 +218,7 @@ fn none_host_and_container_modes() {
 #[test]
 fn a_port_taken_twice_is_refused_and_leaves_nothing() {
     let env = Env::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = common::free_port().to_string();
     let publish = format!("127.0.0.1:{port}:80");
     env.berth(&[
         "run", "-d", "--name", "first", "-p", &publish, "busybox", "sleep", "100",
@@ -259,11 +254,7 @@ fn a_port_taken_twice_is_refused_and_leaves_nothing() {
 #[test]
 fn daemon_killed_and_restarted_finds_networks_consistent() {
     let mut d = Daemon::start();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let publish = format!("127.0.0.1:{port}:80");
     d.docker(&[
         "run",
@@ -356,12 +347,7 @@ fn dnat_rules(env: &Env) -> String {
 #[test]
 fn published_ports_go_with_the_container_and_its_network() {
     let env = Env::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = common::free_port().to_string();
     let publish = format!("127.0.0.1:{port}:80");
     // Back to back on one host port: each run's port and rule are gone when it returns.
     for _ in 0..4 {

@@ -8,12 +8,12 @@
 mod common;
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
-use common::{Env, Run};
+use common::{Env, Run, free_port};
 
 /// The bridges of the networks a test makes, taken down (with their nftables tables) when the test ends, in case it
 /// failed before removing its networks.
@@ -66,15 +66,6 @@ fn sh(env: &Env, network: &str, script: &str) -> Run {
         "run --rm --network",
         &[network, "busybox", "sh", "-c", script],
     )
-}
-
-/// A loopback port nothing listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What a server on 127.0.0.1:`port` sends before closing (retried until it answers: the container may still be

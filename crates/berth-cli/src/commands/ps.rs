@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::error::{CmdResult, Failure};
 use berth_engine::timefmt::human_duration;
 
-use crate::format::ellipsis;
+use crate::format::{ellipsis, go_time, labels_text};
 use crate::{opts, output};
 
 #[derive(Debug, Args)]
@@ -75,27 +75,9 @@ fn row(c: &Value, no_trunc: bool) -> Value {
     };
     let created = c["Created"].as_i64().unwrap_or(0);
     let created_at = time::OffsetDateTime::from_unix_timestamp(created)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
-                t.year(),
-                t.month() as u8,
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        })
+        .map(go_time)
         .unwrap_or_default();
-    let labels = c["Labels"]
-        .as_object()
-        .map(|l| {
-            l.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let labels = labels_text(&c["Labels"]);
     let mounts = c["Mounts"]
         .as_array()
         .map(|m| {

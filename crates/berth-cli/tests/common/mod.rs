@@ -46,6 +46,15 @@ pub fn unix_now_plus(secs: u64) -> String {
         .to_string()
 }
 
+/// A loopback TCP port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A private berth installation for one test.
 pub struct Env {
     pub dir: tempfile::TempDir,

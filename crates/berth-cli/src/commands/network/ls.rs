@@ -45,36 +45,15 @@ fn go_time(rfc3339: &str) -> String {
     let Some(nanos) = berth_engine::timefmt::parse(rfc3339) else {
         return String::new();
     };
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
-        return String::new();
-    };
-    let frac = match t.nanosecond() {
-        0 => String::new(),
-        n => format!(".{}", format!("{n:09}").trim_end_matches('0')),
-    };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{frac} +0000 UTC",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map(crate::format::go_time)
+        .unwrap_or_default()
 }
 
 /// The template row of network `n`.
 fn row(n: &Value, no_trunc: bool) -> Value {
     let id = n["Id"].as_str().unwrap_or_default();
-    let labels = n["Labels"]
-        .as_object()
-        .map(|l| {
-            l.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let labels = crate::format::labels_text(&n["Labels"]);
     json!({
         "ID": if no_trunc { id } else { &id[..12.min(id.len())] },
         "Name": n["Name"],
