@@ -36,11 +36,6 @@ env: BERTH=path of the berth binary (default target/release/berth)
 EOF
 }
 
-# check_number OPTION VALUE MIN: die unless VALUE is an integer >= MIN.
-check_number() {
-    if ! [[ ${2:-} =~ ^[0-9]+$ ]] || (($2 < $3)); then die "$1 needs a number >= $3"; fi
-}
-
 parse_args() {
     while (($#)); do
         case $1 in

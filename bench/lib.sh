@@ -45,6 +45,11 @@ die() {
     exit 1
 }
 
+# check_number OPTION VALUE MIN: die unless VALUE is an integer >= MIN.
+check_number() {
+    if ! [[ ${2:-} =~ ^[0-9]+$ ]] || (($2 < $3)); then die "$1 needs a number >= $3"; fi
+}
+
 # check_tools CMD...: root, Debian's `time` and hyperfine (installed when
 # missing), and every CMD on the PATH.
 check_tools() {

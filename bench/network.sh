@@ -41,7 +41,7 @@ parse_args() {
     while (($#)); do
         case $1 in
             --runs)
-                if ! [[ ${2:-} =~ ^[0-9]+$ ]] || (($2 < 20)); then die "--runs needs a number >= 20"; fi
+                check_number "$1" "${2:-}" 20
                 RUNS=$2
                 shift
                 ;;

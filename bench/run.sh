@@ -35,7 +35,7 @@ parse_args() {
         case $1 in
             --docker-only) DOCKER_ONLY=1 ;;
             --runs)
-                if ! [[ ${2:-} =~ ^[0-9]+$ ]] || (($2 < 20)); then die "--runs needs a number >= 20"; fi
+                check_number "$1" "${2:-}" 20
                 RUNS=$2
                 shift
                 ;;
