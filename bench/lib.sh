@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # bench/lib.sh: shared parts of the berth-vs-Docker benchmarks, sourced by
 # bench/run.sh (issue 2, daemonless berth), bench/daemon.sh (issue 3,
-# `berth daemon`) and bench/network.sh (issue 4, networking). Not runnable
-# on its own.
+# `berth daemon`), bench/network.sh (issue 4, networking) and
+# bench/registry.sh (issue 5, pull and push). Not runnable on its own.
 #
 # It holds the temp dir and its cleanup traps, a private dockerd (no bridge,
-# no iptables/NAT, no ip_forward change), the busybox image, hyperfine
-# helpers, the shared batch case and the machine facts of the report.
+# no iptables/NAT, no ip_forward change), local registries, the busybox
+# image, hyperfine helpers, the shared batch case and the machine facts of
+# the report.
 #
 # The sourcing script defines:
 #   engine_argv ENGINE  set ENGINE_ARGV to the CLI command line of ENGINE
@@ -32,6 +33,8 @@ CGROUP_PARENTS=() # cgroup parents (names below each hierarchy) this run uses
 # creates (absent before dockerd starts) are removed again, deepest first.
 HOST_DIRS=(/run/docker/plugins /run/docker /run/containerd/s /run/containerd)
 CREATED_DIRS=()
+REGISTRY_PIDS=() # every docker-registry start_registry started; cleanup stops them
+REG_PORT="" REG_DIR="" REG_PID="" # the registry start_registry started last
 ENGINES=()     # engines that are set up; cleanup removes their containers
 ENGINE_ARGV=() # set by engine_argv
 BATCH_PIDS=()  # CLI processes of the batch in flight
@@ -216,6 +219,7 @@ cleanup() {
     # let an interrupted batch finish launching, so its containers get removed
     ((${#BATCH_PIDS[@]} == 0)) || wait "${BATCH_PIDS[@]}" 2>/dev/null
     if declare -F teardown >/dev/null; then teardown; fi
+    stop_registries
     for e in "${ENGINES[@]}"; do
         remove_all "$e" || warn "could not remove the $e containers"
     done
@@ -309,6 +313,66 @@ start_dockerd() {
     done
     tail -n 20 "$d/dockerd.log" >&2
     die "dockerd did not answer on $DOCKER_HOST"
+}
+
+# -------------------------------------------------------------- registries --
+
+# A TCP port of 127.0.0.1 nothing listens on.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_registry NAME: an empty docker-registry (Debian's, 2.x) on a free
+# port of 127.0.0.1, plain HTTP, its config, log and storage in $WORK/NAME;
+# sets REG_PORT, REG_DIR and REG_PID. Needs curl and python3.
+start_registry() {
+    local i try out=""
+    REG_DIR=$WORK/$1
+    for ((try = 0; try < 3; try++)); do # the port may be taken in between
+        rm -rf "$REG_DIR"
+        mkdir -p "$REG_DIR/data"
+        REG_PORT=$(free_port)
+        cat >"$REG_DIR/config.yml" <<EOF
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $REG_DIR/data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$REG_PORT}
+EOF
+        setsid docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/log" 2>&1 &
+        REG_PID=$!
+        REGISTRY_PIDS+=("$REG_PID")
+        for ((i = 0; i < 100; i++)); do # up to 10 s
+            [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REG_PORT/v2/") == 200 ]] && return 0
+            pid_alive "$REG_PID" || break
+            sleep 0.1
+        done
+        out=$(tail -n 20 "$REG_DIR/log")
+        stop_registry
+    done
+    echo "$out" >&2
+    die "docker-registry did not answer on 127.0.0.1:$REG_PORT"
+}
+
+# Stop the registry start_registry started last, and delete its storage.
+stop_registry() {
+    local p rest=()
+    stop_pid "$REG_PID" 10
+    wait "$REG_PID" 2>/dev/null || true
+    for p in "${REGISTRY_PIDS[@]}"; do
+        [[ $p == "$REG_PID" ]] || rest+=("$p")
+    done
+    REGISTRY_PIDS=("${rest[@]}")
+    rm -rf "$REG_DIR"
+}
+
+# Stop every registry still running (cleanup).
+stop_registries() {
+    local p
+    for p in "${REGISTRY_PIDS[@]}"; do
+        stop_pid "$p" 10
+        wait "$p" 2>/dev/null || true
+    done
+    REGISTRY_PIDS=()
 }
 
 # The pid of the containerd that our dockerd manages.

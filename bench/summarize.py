@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn the raw measurements of bench/run.sh, bench/daemon.sh and bench/network.sh into markdown tables.
+"""Turn the raw measurements of bench/run.sh, daemon.sh, network.sh and registry.sh into markdown tables.
 
 Reads RESULTS_DIR/<case>.<engine>.<kind>, where kind is
   json  hyperfine --export-json output (times in seconds),
@@ -13,7 +13,7 @@ no file for a case is shown as "failed"; a case an engine has no part in
 shows "-". A difference row (issue4) shows berth's median of one case minus
 its median of another.
 
-usage: summarize.py [--set issue2|issue3|issue4] [--many N] RESULTS_DIR ENGINE...   (engines benchmarked)
+usage: summarize.py [--set issue2|issue3|issue4|issue5] [--many N] RESULTS_DIR ENGINE...  (engines run)
 """
 import json
 import statistics
@@ -136,6 +136,22 @@ SETS = {
             "s",
         ),
         Case("batch_rm", "4. `rm -f` of those 20", "s"),
+    ],
+    "issue5": [
+        Case(
+            "pull", "1. cold `pull` of the 3-layer image from the local registry", "s", target=("ratio", 0.5)
+        ),
+        Case("pull_cpu", "1. CPU time (user + sys): berth CLI vs docker CLI + dockerd and its children", "s"),
+        Case("pull_rss", "1. peak RSS: berth CLI (daemonless) vs docker CLI + dockerd", "kib"),
+        Case("pull_cli_rss", "1. … docker CLI alone", "kib", berth=None),
+        Case("pull_dockerd_rss", "1. … dockerd alone", "kib", berth=None),
+        Case(
+            "push", "2. cold `push` of the same image to a fresh, empty registry", "s", target=("ratio", 0.5)
+        ),
+        Case("push_cpu", "2. CPU time (user + sys): berth CLI vs docker CLI + dockerd and its children", "s"),
+        Case("push_rss", "2. peak RSS: berth CLI (daemonless) vs docker CLI + dockerd", "kib"),
+        Case("push_cli_rss", "2. … docker CLI alone", "kib", berth=None),
+        Case("push_dockerd_rss", "2. … dockerd alone", "kib", berth=None),
     ],
 }
 

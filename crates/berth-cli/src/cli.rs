@@ -72,6 +72,12 @@ pub struct GlobalOpts {
     /// Pool new networks' subnets are carved from: base=CIDR,size=N (repeatable)
     #[arg(long = "default-address-pool", global = true)]
     pub default_address_pool: Vec<String>,
+    /// Registry spoken to over plain HTTP: host[:port] or an IPv4 CIDR (repeatable; loopback ones always are)
+    #[arg(long = "insecure-registry", global = true, value_name = "REGISTRY")]
+    pub insecure_registry: Vec<String>,
+    /// Mirror of Docker Hub tried before it: http(s)://host[:port] (repeatable)
+    #[arg(long = "registry-mirror", global = true, value_name = "URL")]
+    pub registry_mirror: Vec<String>,
 }
 
 /// The verbs.
@@ -117,6 +123,17 @@ pub enum Command {
     Import(commands::import::ImportArgs),
     /// Download an image from a registry
     Pull(commands::pull::PullArgs),
+    /// Upload an image to a registry
+    Push(commands::push::PushArgs),
+    /// Authenticate to a registry
+    Login(commands::login::LoginArgs),
+    /// Log out from a registry
+    Logout(commands::login::LogoutArgs),
+    /// Search Docker Hub for images
+    Search(commands::search::SearchArgs),
+    /// Manage image manifests in registries
+    #[command(subcommand)]
+    Manifest(commands::manifest::ManifestCommand),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(commands::tag::TagArgs),
     /// Remove one or more images

@@ -7,6 +7,8 @@ mod error;
 mod format;
 mod opts;
 mod output;
+mod progress;
+mod registry_auth;
 mod relay;
 mod sortorder;
 mod template;
@@ -69,7 +71,16 @@ fn engine_options(g: &GlobalOpts) -> Result<EngineOptions, Failure> {
         storage_driver,
         cgroup_parent: g.cgroup_parent.clone(),
         network: network_options(g)?,
+        registry: registry_settings(g)?,
     })
+}
+
+/// How registries are reached, from `--insecure-registry` and `--registry-mirror`.
+fn registry_settings(g: &GlobalOpts) -> Result<berth_engine::RegistrySettings, Failure> {
+    let options = berth_engine::RegistryOptions {
+        insecure: g.insecure_registry.clone(),
+    };
+    Ok(berth_engine::RegistrySettings::new(options, &g.registry_mirror)?)
 }
 
 /// The default network's options from `--bridge`, `--bip` and `--default-address-pool`.
@@ -188,6 +199,13 @@ fn dispatch(cli: Cli) -> CmdResult {
         let opts = engine_options(&cli.global)?;
         return daemon::run(opts, &cli.global, a);
     }
+    // Client-side verbs: no engine involved, as with Docker's CLI.
+    if let Command::Logout(a) = cli.command {
+        return login::logout(a);
+    }
+    if let Command::Manifest(c) = cli.command {
+        return manifest::run(&cli.global, c);
+    }
     let attached = match &cli.command {
         Command::Run(a) => !a.detach,
         Command::Start(a) => a.attach || a.interactive,
@@ -219,11 +237,16 @@ fn dispatch(cli: Cli) -> CmdResult {
         Command::Images(a) => images::run(&e, a),
         Command::Import(a) => import::run(&e, a),
         Command::Pull(a) => pull::run(&e, a),
+        Command::Push(a) => push::run(&e, a),
+        Command::Login(a) => login::login(&e, a),
+        Command::Search(a) => search::run(&e, a),
         Command::Tag(a) => tag::run(&e, a),
         Command::Rmi(a) => rmi::run(&e, a),
         Command::Image(c) => image::run(&e, c),
         Command::Network(c) => network::run(&e, c),
         Command::Port(a) => port::run(&e, a),
-        Command::Version | Command::Daemon(_) => unreachable!("handled above"),
+        Command::Version | Command::Daemon(_) | Command::Logout(_) | Command::Manifest(_) => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -20,6 +20,7 @@ fn engine(env: &Env) -> Engine {
         storage_driver: DriverChoice::Auto,
         cgroup_parent: env.cgroup_parent.clone(),
         network: Default::default(),
+        registry: Default::default(),
     })
     .unwrap()
 }

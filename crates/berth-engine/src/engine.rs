@@ -10,6 +10,7 @@ use berth_network::store::NetworkStore;
 use crate::error::Result;
 use crate::network::NetworkOptions;
 use crate::paths::Paths;
+use crate::registry::RegistrySettings;
 use crate::store::ContainerStore;
 
 /// Options fixed for the life of an engine.
@@ -21,6 +22,8 @@ pub struct EngineOptions {
     pub cgroup_parent: String,
     /// How the default bridge network is made.
     pub network: NetworkOptions,
+    /// How registries are reached.
+    pub registry: RegistrySettings,
 }
 
 /// An engine over one data root.

@@ -105,6 +105,7 @@ fn start(paths: Paths, id: &str, request: &Request) -> Result<(Spawned, Pending)
         storage_driver: request.storage_driver.parse()?,
         cgroup_parent: request.cgroup_parent.clone(),
         network: Default::default(),
+        registry: Default::default(),
     })?;
     let (io, pending) = stdio::prepare(request.exec.tty, request.stdin, request.console_size)
         .map_err(|e| Error::io("set up exec stdio", e))?;

@@ -57,6 +57,7 @@ impl Env {
             storage_driver: driver,
             cgroup_parent: cgroup_parent.clone(),
             network: Default::default(),
+            registry: Default::default(),
         })
         .unwrap();
         let tarball = dir.path().join("busybox.tar.gz");

@@ -1,6 +1,6 @@
 //! Layer stream decompression: the format is detected by its magic bytes (plain tar, gzip, zstd; bzip2
 //! and xz are refused), and decoding plus diff-id hashing can run on a helper thread so it overlaps
-//! with file creation.
+//! with file creation. For pushes, [`gzip_parallel`] compresses a stream on several threads.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +8,10 @@ use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::digest::{Digest, HashingReader};
 use crate::error::{Error, IoContext, Result};
+
+mod gzip_parallel;
+
+pub use gzip_parallel::{GzipOptions, gzip_parallel};
 
 /// A detected stream format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ mod tarsplit;
 mod xattr;
 
 pub use changes::apply_changes;
+pub use compression::{GzipOptions, gzip_parallel};
 pub use config::{ContainerConfig, Empty, HealthConfig, History, ImageConfig, RootFs};
 pub use diff::{TreeKind, write_layer_tar};
 pub use digest::{Digest, ImageId};
@@ -31,8 +32,8 @@ pub use snapshot::{
 };
 pub use store::{HistoryItem, LoadedImage};
 pub use store::{
-    Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, PruneReport, RemoveEvent,
-    Unpacked, Usage,
+    Image, ImageStore, ImageSummary, ImageWriter, ImportOptions, LayerInfo, LayerSource, LayerTar,
+    PruneReport, RemoveEvent, Unpacked, Usage,
 };
 #[cfg(test)]
 mod testutil;

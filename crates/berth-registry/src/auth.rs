@@ -1,6 +1,8 @@
 //! Authorization for one registry: credentials (none, basic, identity or registry token), the scheme the registry
 //! asked for, and bearer tokens from its token service (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`)
-//! cached per scope until they expire.
+//! cached per scope until they expire. A scope may name several resources separated by spaces
+//! (`repository:a:pull,push repository:b:pull`): the token service is asked with one `scope=` per resource. A
+//! refresh token the service hands out (`refresh_token`, asked for by logins) is kept: Docker's identity token.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +14,8 @@ use serde::Deserialize;
 use crate::challenge::Challenge;
 use crate::credentials::AuthConfig;
 use crate::error::{Error, Result};
-use crate::transport::{Transport, error_message, urlencode};
+use crate::refusal::Refusal;
+use crate::transport::{Transport, urlencode};
 
 /// Lifetime assumed for tokens that do not say (the distribution spec's default).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
@@ -32,6 +35,8 @@ pub(crate) struct Authorizer {
     tokens: Mutex<HashMap<String, Token>>,
     /// The registry asked for basic authentication.
     basic: std::sync::atomic::AtomicBool,
+    /// A refresh token the token service handed out.
+    refresh: Mutex<Option<String>>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +47,8 @@ struct TokenAnswer {
     access_token: String,
     #[serde(default)]
     expires_in: u64,
+    #[serde(default)]
+    refresh_token: String,
 }
 
 impl Authorizer {
@@ -50,7 +57,20 @@ impl Authorizer {
             creds: creds.filter(|c| !c.is_empty()),
             tokens: Mutex::new(HashMap::new()),
             basic: std::sync::atomic::AtomicBool::new(false),
+            refresh: Mutex::new(None),
         }
+    }
+
+    /// The identity token to keep: the refresh token the token service handed out, else the one the
+    /// credentials carried (dockerd's `loginV2` returns its credential store's token either way).
+    pub(crate) fn identity_token(&self) -> Option<String> {
+        let handed = self.refresh.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        handed.or_else(|| {
+            self.creds
+                .as_ref()
+                .map(|c| c.identity_token.clone())
+                .filter(|t| !t.is_empty())
+        })
     }
 
     /// Whether any credentials are configured.
@@ -85,11 +105,17 @@ impl Authorizer {
         None
     }
 
-    /// Answers a 401's challenges for `scope`: fetches a bearer token, or switches to basic authentication.
-    /// Returns the header to retry with.
-    pub(crate) fn answer(&self, t: &Transport, challenges: &[Challenge], scope: &str) -> Result<String> {
+    /// Answers a 401's challenges for `scope`: fetches a bearer token (asking for a refresh token too when
+    /// `offline`, as logins do), or switches to basic authentication. Returns the header to retry with.
+    pub(crate) fn answer(
+        &self,
+        t: &Transport,
+        challenges: &[Challenge],
+        scope: &str,
+        offline: bool,
+    ) -> Result<String> {
         if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
-            let token = self.fetch_token(t, bearer, scope)?;
+            let token = self.fetch_token(t, bearer, scope, offline)?;
             let header = format!("Bearer {}", token.value);
             self.tokens
                 .lock()
@@ -109,7 +135,7 @@ impl Authorizer {
     }
 
     /// Asks the token service of a bearer challenge for a token covering `scope`.
-    fn fetch_token(&self, t: &Transport, challenge: &Challenge, scope: &str) -> Result<Token> {
+    fn fetch_token(&self, t: &Transport, challenge: &Challenge, scope: &str, offline: bool) -> Result<Token> {
         let Some(realm) = challenge.param("realm").filter(|r| r.starts_with("http")) else {
             return Err(Error::InvalidResponse(
                 "bearer challenge without a usable realm".into(),
@@ -133,29 +159,32 @@ impl Authorizer {
                     if realm.contains('?') { '&' } else { '?' },
                     urlencode(service)
                 );
-                if !scope.is_empty() {
-                    url.push_str(&format!("&scope={}", urlencode(scope)));
+                for s in scope.split_whitespace() {
+                    url.push_str(&format!("&scope={}", urlencode(s)));
+                }
+                if offline {
+                    url.push_str("&offline_token=true&client_id=berth");
                 }
                 t.get(&url, None, self.basic_header().as_deref())?
             }
         };
         let status = resp.status().as_u16();
+        if status != 200 {
+            let refusal = Refusal::read(resp);
+            if status == 401 || status == 403 {
+                return Err(Error::Unauthorized(refusal.describe()));
+            }
+            return Err(Error::InvalidResponse(format!(
+                "token service {realm}: {}",
+                refusal.describe()
+            )));
+        }
         let body = resp
             .body_mut()
             .with_config()
             .limit(TOKEN_LIMIT)
             .read_to_vec()
             .map_err(|e| Error::InvalidResponse(format!("read token from {realm}: {e}")))?;
-        if status == 401 || status == 403 {
-            let msg = error_message(&body).unwrap_or_else(|| "unauthorized: authentication required".into());
-            return Err(Error::Unauthorized(msg));
-        }
-        if status != 200 {
-            return Err(Error::InvalidResponse(format!(
-                "token service {realm} answered {status}{}",
-                error_message(&body).map(|m| format!(": {m}")).unwrap_or_default()
-            )));
-        }
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|e| Error::InvalidResponse(format!("invalid token answer from {realm}: {e}")))?;
         let value = if answer.token.is_empty() {
@@ -167,6 +196,9 @@ impl Authorizer {
             return Err(Error::InvalidResponse(format!(
                 "token service {realm} gave no token"
             )));
+        }
+        if !answer.refresh_token.is_empty() {
+            *self.refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer.refresh_token);
         }
         let life = match answer.expires_in {
             0 => DEFAULT_TOKEN_LIFETIME,

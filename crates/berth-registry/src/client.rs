@@ -1,7 +1,10 @@
 //! The registry client: one per registry (connection pool and authorization state), handing out [`Repository`]
 //! handles that fetch manifests (digests computed from the raw bytes, never from a re-serialisation), resolve
-//! indexes to one platform's image manifest, stream verified blobs and list tags. Every request that meets a 401
-//! answers the challenge once (bearer token or basic credentials) and is retried.
+//! indexes to one platform's image manifest, stream verified blobs and list tags (pushing is in
+//! `push` and `upload`). Every request goes through [`Client::send`]: one that meets a 401
+//! answers the challenge once (bearer token or basic credentials) and is sent again.
+
+use ureq::http::Method;
 
 use crate::auth::Authorizer;
 use crate::blob::VerifiedBlob;
@@ -11,28 +14,52 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::manifest::{self, Descriptor, Document, ImageManifest};
 use crate::platform::Platform;
-use crate::transport::{HttpResponse, Transport, error_item, error_text};
+use crate::refusal::Refusal;
+use crate::transport::{HttpResponse, Payload, Transport};
 
 /// Largest manifest accepted (Docker's limit).
 const MANIFEST_LIMIT: u64 = 4 << 20;
-/// Largest error body read.
-const ERROR_LIMIT: u64 = 64 << 10;
 
 /// A client of one registry.
 pub struct Client {
     transport: Transport,
     endpoint: Endpoint,
-    auth: Authorizer,
+    pub(crate) auth: Authorizer,
 }
 
 /// One repository of a registry.
 pub struct Repository<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
     /// Path inside the registry (`library/busybox`).
     path: String,
     /// The repository as Docker names it in messages (`busybox`, `127.0.0.1:5000/x`).
     shown: String,
-    scope: String,
+    /// The token scope of its requests (`repository:library/busybox:pull`).
+    pub(crate) scope: String,
+}
+
+/// One request.
+pub(crate) struct Req<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: &'a str,
+    pub(crate) headers: &'a [(&'a str, &'a str)],
+    pub(crate) body: Payload<'a>,
+}
+
+impl<'a> Req<'a> {
+    pub(crate) fn new(
+        method: Method,
+        url: &'a str,
+        headers: &'a [(&'a str, &'a str)],
+        body: Payload<'a>,
+    ) -> Self {
+        Req {
+            method,
+            url,
+            headers,
+            body,
+        }
+    }
 }
 
 /// A fetched manifest document.
@@ -71,27 +98,45 @@ impl Client {
         &self.endpoint
     }
 
-    /// The repository `path` (`library/busybox`), shown in messages as `shown` (`busybox`).
+    /// The repository `path` (`library/busybox`), shown in messages as `shown` (`busybox`), for pulling.
     pub fn repository(&self, path: &str, shown: &str) -> Repository<'_> {
+        self.repository_with_scope(path, shown, format!("repository:{path}:pull"))
+    }
+
+    /// The repository `path` for pushing: its token scope asks for `pull,push`.
+    pub fn repository_for_push(&self, path: &str, shown: &str) -> Repository<'_> {
+        self.repository_with_scope(path, shown, format!("repository:{path}:pull,push"))
+    }
+
+    fn repository_with_scope(&self, path: &str, shown: &str, scope: String) -> Repository<'_> {
         Repository {
             client: self,
             path: path.to_string(),
             shown: shown.to_string(),
-            scope: format!("repository:{path}:pull"),
+            scope,
         }
     }
-}
 
-impl Repository<'_> {
-    /// `GET` an API path of this repository (`manifests/latest`), answering an authentication challenge once.
-    fn get(&self, what: &str, accept: Option<&str>) -> Result<HttpResponse> {
-        let url = self.client.endpoint.url(&format!("/v2/{}/{what}", self.path));
-        let t = &self.client.transport;
-        let auth = self.client.auth.header(&self.scope);
-        let resp = t.get(&url, accept, auth.as_deref())?;
-        if resp.status().as_u16() != 401 {
+    /// Sends `req` authorized for `scope`; a 401 with a challenge is answered once and the request sent again
+    /// (a streamed body cannot be sent twice: its 401 is returned as is).
+    pub(crate) fn send(&self, scope: &str, req: Req<'_>) -> Result<HttpResponse> {
+        self.exchange(scope, false, req)
+    }
+
+    /// [`Client::send`], asking a token service for a refresh token too when `offline` (as logins do).
+    pub(crate) fn exchange(&self, scope: &str, offline: bool, req: Req<'_>) -> Result<HttpResponse> {
+        let t = &self.transport;
+        let auth = self.auth.header(scope);
+        let again = req.body.again();
+        let resp = t.send(
+            &req.method,
+            req.url,
+            &with_auth(req.headers, auth.as_deref()),
+            req.body,
+        )?;
+        let Some(body) = again.filter(|_| resp.status().as_u16() == 401) else {
             return Ok(resp);
-        }
+        };
         let challenges: Vec<_> = resp
             .headers()
             .get_all("www-authenticate")
@@ -99,31 +144,54 @@ impl Repository<'_> {
             .filter_map(|v| v.to_str().ok())
             .flat_map(challenge::parse)
             .collect();
-        let header = self
-            .client
-            .auth
-            .answer(t, &challenges, &self.scope)
-            .map_err(|e| match e {
-                Error::Unauthorized(m) if m == "no basic auth credentials" => {
-                    Error::Unauthorized(format!("Get \"{url}\": {m}"))
-                }
-                e => e,
-            })?;
-        t.get(&url, accept, Some(&header))
+        if challenges.is_empty() {
+            return Ok(resp);
+        }
+        let header = self.auth.answer(t, &challenges, scope, offline)?;
+        t.send(&req.method, req.url, &with_auth(req.headers, Some(&header)), body)
+    }
+}
+
+/// `headers` plus an `Authorization` header when there is one.
+fn with_auth<'a>(headers: &[(&'a str, &'a str)], auth: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut out = headers.to_vec();
+    if let Some(a) = auth {
+        out.push(("Authorization", a));
+    }
+    out
+}
+
+/// A failure to authorize a request (no credentials for a basic challenge, a token service's refusal) named
+/// after the request, as Go's `url.Error` does: `Get "url": no basic auth credentials`.
+pub(crate) fn name_request(e: Error, method: &str, url: &str) -> Error {
+    match e {
+        Error::Unauthorized(m) => Error::Unauthorized(format!("{method} \"{url}\": {m}")),
+        e => e,
+    }
+}
+
+impl Repository<'_> {
+    /// The URL of an API path of this repository (`manifests/latest`).
+    pub(crate) fn url(&self, what: &str) -> String {
+        self.client.endpoint.url(&format!("/v2/{}/{what}", self.path))
+    }
+
+    /// `GET` an API path of this repository (`manifests/latest`).
+    fn get(&self, what: &str, accept: Option<&str>) -> Result<HttpResponse> {
+        let url = self.url(what);
+        let headers: &[(&str, &str)] = match accept {
+            Some(a) => &[("Accept", a)],
+            None => &[],
+        };
+        self.client
+            .send(&self.scope, Req::new(Method::GET, &url, headers, Payload::None))
+            .map_err(|e| name_request(e, "Get", &url))
     }
 
     /// The error of a failed answer, in Docker's words; `target` is what was asked for (`busybox:latest`).
-    fn failure(&self, mut resp: HttpResponse, target: &str) -> Error {
-        let status = resp.status();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(ERROR_LIMIT)
-            .read_to_vec()
-            .unwrap_or_default();
-        let item = error_item(&body);
-        let code = item.as_ref().map_or("", |i| i.code.as_str());
-        let text = item.as_ref().map(error_text);
+    fn failure(&self, resp: HttpResponse, target: &str) -> Error {
+        let Refusal { status, code, text } = Refusal::read(resp);
+        let code = code.as_str();
         let denied = || {
             Error::NotFound(format!(
                 "pull access denied for {}, repository does not exist or may require 'docker login': {}",
@@ -158,7 +226,7 @@ impl Repository<'_> {
             )),
             _ => Error::InvalidResponse(format!(
                 "unexpected status from GET request to {}: {status}{}",
-                self.client.endpoint.url(&format!("/v2/{}/", self.path)),
+                self.url(""),
                 text.map(|t| format!(": {t}")).unwrap_or_default()
             )),
         }

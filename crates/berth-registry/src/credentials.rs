@@ -1,14 +1,15 @@
-//! Credentials: the `X-Registry-Auth` header's JSON, and Docker's `config.json` (`auths` with base64 `auth` or
-//! an identity token, `credHelpers` / `credsStore` through `docker-credential-<name> get`). Read-only.
+//! Credentials: the `X-Registry-Auth` header's JSON, and reading Docker's `config.json` (`auths` with base64
+//! `auth` or an identity token, `credHelpers` / `credsStore` through `docker-credential-<name> get`). Writing
+//! them is [`crate::credentials_store`]'s job.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use serde::Deserialize;
 
+use crate::cred_helper::Helper;
 use crate::endpoint::DOCKER_HUB;
 use crate::error::{Error, Result};
 
@@ -41,6 +42,19 @@ impl AuthConfig {
             && self.password.is_empty()
             && self.identity_token.is_empty()
             && self.registry_token.is_empty()
+    }
+
+    /// Encodes these credentials for `server` as the Docker API's `X-Registry-Auth` header (base64url JSON), as
+    /// Docker's CLI sends them.
+    pub fn to_header(&self, server: &str) -> String {
+        let json = serde_json::json!({
+            "username": self.username,
+            "password": self.password,
+            "serveraddress": server,
+            "identitytoken": self.identity_token,
+            "registrytoken": self.registry_token,
+        });
+        base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
     }
 
     /// Decodes the Docker API's `X-Registry-Auth` header (base64url JSON; padding optional). An empty header or
@@ -81,7 +95,7 @@ struct HeaderAuth {
 }
 
 /// `base64("user:password")`.
-fn decode_auth(b64: &str) -> Result<(String, String)> {
+pub(crate) fn decode_auth(b64: &str) -> Result<(String, String)> {
     let bad = || Error::Credentials("invalid auth configuration file: bad base64 auth".into());
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
@@ -111,6 +125,9 @@ pub struct DockerConfig {
     creds_store: String,
     #[serde(rename = "credHelpers")]
     cred_helpers: HashMap<String, String>,
+    /// Where credential helpers are looked up instead of `PATH`.
+    #[serde(skip)]
+    helper_path: Option<OsString>,
 }
 
 impl std::fmt::Debug for DockerConfig {
@@ -134,7 +151,7 @@ pub fn config_key(registry: &str) -> String {
 }
 
 /// `https://host/v1/` → `host`, as Docker compares `auths` keys.
-fn normalize_key(key: &str) -> &str {
+pub(crate) fn normalize_key(key: &str) -> &str {
     let k = key
         .strip_prefix("https://")
         .or_else(|| key.strip_prefix("http://"))
@@ -149,6 +166,12 @@ impl DockerConfig {
             return Some(PathBuf::from(d));
         }
         std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker"))
+    }
+
+    /// Looks credential helpers up on `path` (a `PATH`-like list of directories) instead of `PATH`.
+    pub fn with_helper_path(mut self, path: impl Into<OsString>) -> DockerConfig {
+        self.helper_path = Some(path.into());
+        self
     }
 
     /// Reads `<dir>/config.json`; a missing file is an empty configuration.
@@ -173,7 +196,7 @@ impl DockerConfig {
             .map(String::as_str)
             .or((!self.creds_store.is_empty()).then_some(&*self.creds_store));
         if let Some(helper) = helper {
-            return helper_get(helper, &key);
+            return Helper::new(helper, self.helper_path.as_deref()).get(&key);
         }
         let entry = self.auths.get(&key).or_else(|| {
             let want = normalize_key(&key);
@@ -194,63 +217,6 @@ impl DockerConfig {
         }
         Ok((!auth.is_empty()).then_some(auth))
     }
-}
-
-/// What a credential helper's `get` prints.
-#[derive(Deserialize)]
-struct HelperAnswer {
-    #[serde(rename = "Username", default)]
-    username: String,
-    #[serde(rename = "Secret", default)]
-    secret: String,
-}
-
-/// Runs `docker-credential-<helper> get` for `server`.
-fn helper_get(helper: &str, server: &str) -> Result<Option<AuthConfig>> {
-    let program = format!("docker-credential-{helper}");
-    let fail = |msg: String| Error::Credentials(format!("error getting credentials - err: {msg}"));
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(format!("exec: \"{program}\": {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper that exits without reading its input answers through its exit status.
-        let _ = stdin.write_all(server.as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| fail(format!("{program}: {e}")))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        if text.contains("credentials not found") {
-            return Ok(None);
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let msg = if text.trim().is_empty() {
-            stderr.trim()
-        } else {
-            text.trim()
-        };
-        return Err(fail(format!("{}, out: `{msg}`", out.status)));
-    }
-    let answer: HelperAnswer =
-        serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("{program}: bad answer: {e}")))?;
-    let auth = if answer.username == "<token>" {
-        AuthConfig {
-            identity_token: answer.secret,
-            ..Default::default()
-        }
-    } else {
-        AuthConfig {
-            username: answer.username,
-            password: answer.secret,
-            ..Default::default()
-        }
-    };
-    Ok((!auth.is_empty()).then_some(auth))
 }
 
 #[cfg(test)]
@@ -316,7 +282,7 @@ mod tests {
     #[test]
     fn credential_helpers() {
         let t = tempfile::tempdir().unwrap();
-        // A helper on PATH is found by name; this one answers for one server and echoes what it was asked.
+        // A helper on the search path is found by name; this one answers for one server and echoes what it was asked.
         let helper = t.path().join("docker-credential-berthtest");
         std::fs::write(
             &helper,
@@ -332,10 +298,7 @@ mod tests {
                 "bad.example":"nosuchhelper"}}"#,
         )
         .unwrap();
-        let old = std::env::var_os("PATH").unwrap_or_default();
-        let path = format!("{}:{}", t.path().display(), old.to_string_lossy());
-        // SAFETY: this test is the only one in this binary touching PATH, and credential lookups run in it.
-        unsafe { std::env::set_var("PATH", &path) };
+        let cfg = cfg.with_helper_path(t.path());
         let a = cfg.lookup("reg.example").unwrap().unwrap();
         assert_eq!((a.username.as_str(), a.password.as_str()), ("hu", "hs"));
         assert_eq!(cfg.lookup("tok.example").unwrap().unwrap().identity_token, "ref");

@@ -70,7 +70,7 @@ fn host_of(registry: &str) -> &str {
     })
 }
 
-fn is_insecure(registry: &str, opts: &RegistryOptions) -> bool {
+pub(crate) fn is_insecure(registry: &str, opts: &RegistryOptions) -> bool {
     let host = host_of(registry);
     let ip: Option<IpAddr> = host.parse().ok();
     if host == "localhost" || ip.is_some_and(|ip| ip.is_loopback()) {

@@ -42,9 +42,12 @@ pub enum Error {
     /// A bad argument: a platform or digest that does not parse.
     #[error("{0}")]
     InvalidArgument(String),
-    /// Reading credentials failed (config.json, a credential helper).
+    /// Reading or writing credentials failed (config.json, a credential helper).
     #[error("{0}")]
     Credentials(String),
+    /// The content being pushed could not be read from its source.
+    #[error("{0}")]
+    Source(String),
 }
 
 impl Error {

@@ -1,15 +1,36 @@
 //! HTTP for the client: a pooled synchronous agent (ureq, rustls with ring; the engine is synchronous and pulls
-//! on plain threads, so no async runtime is involved), transport failures in Docker's words, and the distribution
-//! API's error bodies (`{"errors":[{"code","message"}]}`) as `code in words: message`.
+//! on plain threads, so no async runtime is involved) sending any method with no body, bytes or a streamed body,
+//! and transport failures in Docker's words (`Put "url": connect: connection refused`).
 
+use std::io::Read;
 use std::time::Duration;
 
-use serde::Deserialize;
-use ureq::http::Response;
+use ureq::SendBody;
+use ureq::http::{Method, Request, Response};
 
 use crate::error::{Error, Result};
 
 pub(crate) type HttpResponse = Response<ureq::Body>;
+
+/// A request body.
+pub(crate) enum Payload<'a> {
+    None,
+    /// Bytes of a known length (sent with `Content-Length`; a request with them can be sent again).
+    Bytes(&'a [u8]),
+    /// A body of unknown length, sent with chunked transfer encoding (once: it is consumed).
+    Stream(&'a mut dyn Read),
+}
+
+impl<'a> Payload<'a> {
+    /// The same body to send again after a refusal, unless it is a stream (consumed by the first send).
+    pub(crate) fn again(&self) -> Option<Payload<'a>> {
+        match self {
+            Payload::None => Some(Payload::None),
+            Payload::Bytes(b) => Some(Payload::Bytes(b)),
+            Payload::Stream(_) => None,
+        }
+    }
+}
 
 /// A connection pool shared by every request of a client.
 pub(crate) struct Transport {
@@ -29,30 +50,50 @@ impl Transport {
         Transport { agent }
     }
 
+    /// Sends one request; a transport failure is worded as Docker does, with the method's name
+    /// (`Put "url": connect: connection refused`).
+    pub(crate) fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Payload<'_>,
+    ) -> Result<HttpResponse> {
+        let mut req = Request::builder().method(method.clone()).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let fail = |e| unreachable(method, url, e);
+        let bad = |e: ureq::http::Error| Error::InvalidArgument(format!("invalid request to {url}: {e}"));
+        match body {
+            Payload::None => self.agent.run(req.body(SendBody::none()).map_err(bad)?),
+            Payload::Bytes(b) => self.agent.run(req.body(b).map_err(bad)?),
+            Payload::Stream(r) => self.agent.run(req.body(SendBody::from_reader(r)).map_err(bad)?),
+        }
+        .map_err(fail)
+    }
+
     /// `GET url` with an `Accept` and an `Authorization` header when given.
     pub(crate) fn get(&self, url: &str, accept: Option<&str>, auth: Option<&str>) -> Result<HttpResponse> {
-        let mut req = self.agent.get(url);
+        let mut headers = Vec::with_capacity(2);
         if let Some(a) = accept {
-            req = req.header("Accept", a);
+            headers.push(("Accept", a));
         }
         if let Some(a) = auth {
-            req = req.header("Authorization", a);
+            headers.push(("Authorization", a));
         }
-        req.call().map_err(|e| unreachable("Get", url, e))
+        self.send(&Method::GET, url, &headers, Payload::None)
     }
 
     /// `POST url` with a form body.
     pub(crate) fn post_form(&self, url: &str, form: &str) -> Result<HttpResponse> {
-        self.agent
-            .post(url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .send(form)
-            .map_err(|e| unreachable("Post", url, e))
+        let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+        self.send(&Method::POST, url, &headers, Payload::Bytes(form.as_bytes()))
     }
 }
 
 /// A transport failure as Docker words it: `Get "url": what happened`.
-fn unreachable(method: &str, url: &str, e: ureq::Error) -> Error {
+fn unreachable(method: &Method, url: &str, e: ureq::Error) -> Error {
     let what = match e {
         ureq::Error::Io(io) => match io.kind() {
             std::io::ErrorKind::ConnectionRefused => "connect: connection refused".to_string(),
@@ -61,51 +102,15 @@ fn unreachable(method: &str, url: &str, e: ureq::Error) -> Error {
         ureq::Error::HostNotFound => "no such host".to_string(),
         other => other.to_string(),
     };
-    Error::Unreachable(format!("{method} \"{url}\": {what}"))
+    Error::Unreachable(format!("{} \"{url}\": {what}", method_name(method)))
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    errors: Vec<ErrorItem>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ErrorItem {
-    #[serde(default)]
-    pub(crate) code: String,
-    #[serde(default)]
-    pub(crate) message: String,
-}
-
-/// The first error of a distribution API error body.
-pub(crate) fn error_item(body: &[u8]) -> Option<ErrorItem> {
-    serde_json::from_slice::<ErrorBody>(body)
-        .ok()?
-        .errors
-        .into_iter()
-        .next()
-}
-
-/// `MANIFEST_UNKNOWN` + `manifest unknown` → `manifest unknown: manifest unknown` (Docker's errcode text).
-pub(crate) fn error_text(item: &ErrorItem) -> String {
-    let code = item.code.replace('_', " ").to_lowercase();
-    if item.message.is_empty() {
-        code
-    } else {
-        format!("{code}: {}", item.message)
-    }
-}
-
-/// The message of an error body: a distribution error's text, or a token service's `details`/`error`.
-pub(crate) fn error_message(body: &[u8]) -> Option<String> {
-    if let Some(item) = error_item(body) {
-        return Some(error_text(&item));
-    }
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    ["details", "error_description", "error", "message"]
-        .iter()
-        .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
+/// `GET` → `Get`, as Go's `url.Error` names methods.
+pub(crate) fn method_name(m: &Method) -> String {
+    let s = m.as_str();
+    let mut out = s[..1.min(s.len())].to_ascii_uppercase();
+    out.push_str(&s[1.min(s.len())..].to_ascii_lowercase());
+    out
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
@@ -126,15 +131,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_bodies() {
-        let b =
-            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}}]}"#;
-        assert_eq!(error_message(b).unwrap(), "manifest unknown: manifest unknown");
-        assert_eq!(
-            error_message(br#"{"details":"incorrect username or password"}"#).unwrap(),
-            "incorrect username or password"
-        );
-        assert!(error_message(b"<html>").is_none());
+    fn names_and_encoding() {
+        assert_eq!(method_name(&Method::PATCH), "Patch");
+        assert_eq!(method_name(&Method::GET), "Get");
         assert_eq!(
             urlencode("repository:library/x:pull"),
             "repository%3Alibrary%2Fx%3Apull"

@@ -135,6 +135,7 @@ impl Client {
         path: &str,
         body: Body,
         upgrade: bool,
+        headers: &[(&'static str, String)],
     ) -> Result<hyper::Response<Incoming>> {
         let conn = self
             .endpoint
@@ -146,6 +147,9 @@ impl Client {
             .uri(format!("/v{API_VERSION}{path}"))
             .header(header::HOST, "berth")
             .header(header::USER_AGENT, concat!("berth/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
@@ -176,7 +180,18 @@ impl Client {
 
     /// Sends a request; the answer's head when it is a success (including 304), else its error.
     pub fn begin(&self, method: Method, path: &str, body: Body) -> Result<Pending<'_>> {
-        let resp = self.send(method, path, body, false)?;
+        self.begin_with(method, path, body, &[])
+    }
+
+    /// [`Client::begin`] with extra request headers (`X-Registry-Auth`).
+    pub fn begin_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        headers: &[(&'static str, String)],
+    ) -> Result<Pending<'_>> {
+        let resp = self.send(method, path, body, false, headers)?;
         let (parts, body) = resp.into_parts();
         let pending = Pending {
             client: self,
@@ -207,7 +222,7 @@ impl Client {
 
     /// An upgraded (hijacked) request: the raw connection once the server switched protocols.
     pub fn hijack(&self, path: &str, body: Body) -> Result<Hijacked> {
-        let mut resp = self.send(Method::POST, path, body, true)?;
+        let mut resp = self.send(Method::POST, path, body, true, &[])?;
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
             let status = resp.status();
             let bytes = Pending {

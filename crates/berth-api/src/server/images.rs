@@ -94,7 +94,7 @@ pub async fn create(
 ) -> Result<Response> {
     let p = Params::parse(q.as_deref())?;
     if p.get("fromImage").is_some() {
-        return super::pull::pull(d, p, &headers).await;
+        return super::transfer::pull(d, p, &headers).await;
     }
     let Some(src) = p.get("fromSrc") else {
         return Err(Error::bad_request("fromImage or fromSrc is required"));

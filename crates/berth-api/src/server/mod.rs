@@ -16,13 +16,15 @@ mod network_filter;
 mod networks;
 mod params;
 mod port_summary;
-mod pull;
+mod progress;
+mod registry;
 mod router;
 mod slots;
 mod stats;
 mod streams;
 mod system;
 pub mod tls;
+mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

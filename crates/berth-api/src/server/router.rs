@@ -3,12 +3,16 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{HeaderValue, Method, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceExt;
 
-use super::{Shared, archive, attach, containers, exec, images, lifecycle, logs, networks, stats, system};
+use super::params::Params;
+use super::{
+    Shared, archive, attach, containers, exec, images, lifecycle, logs, networks, registry, stats, system,
+    transfer,
+};
 use crate::error::{Error, Result};
 use crate::version::{API_VERSION, Prefix, split_prefix};
 
@@ -19,6 +23,7 @@ fn routes(daemon: Shared) -> Router {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/events", get(system::events))
+        .route("/auth", post(registry::auth))
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
         .route("/containers/{id}", axum::routing::delete(containers::remove))
@@ -59,6 +64,7 @@ fn routes(daemon: Shared) -> Router {
         .route("/images/prune", post(images::prune))
         .route("/images/get", get(images::save_many))
         .route("/images/load", post(images::load))
+        .route("/images/search", get(registry::search))
         .route(
             "/images/{*rest}",
             get(image_get).post(image_post).delete(image_delete),
@@ -86,9 +92,18 @@ async fn image_get(state: State<Shared>, Path(rest): Path<String>) -> Result<Res
     }
 }
 
-async fn image_post(state: State<Shared>, Path(rest): Path<String>, q: RawQuery) -> Result<Response> {
-    match split_image_path(&rest, &["tag"]) {
+async fn image_post(
+    state: State<Shared>,
+    Path(rest): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    match split_image_path(&rest, &["tag", "push"]) {
         Some((name, "tag")) => images::tag(state, Path(name.to_string()), q).await,
+        Some((name, "push")) => {
+            let p = Params::parse(q.0.as_deref())?;
+            transfer::push(state.0, name, p, &headers).await
+        }
         _ => Err(Error::not_found("page not found")),
     }
 }

@@ -43,7 +43,7 @@ pub fn create(c: &Client, opts: &ContainerOpts, args: &[String]) -> Result<Strin
                 &args[0],
                 opts.platform.as_deref(),
                 false,
-                super::pull::Output::Stderr,
+                crate::progress::Output::Stderr,
             )?;
             c.json(Method::POST, &path, Body::json(&req))?
         }

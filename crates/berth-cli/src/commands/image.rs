@@ -1,4 +1,4 @@
-//! `berth image …`: the image management subcommands (ls, inspect, rm, tag, import, pull, prune).
+//! `berth image …`: the image management subcommands (ls, inspect, rm, tag, import, pull, push, prune).
 
 use berth_api::Method;
 use berth_api::client::{Body, Client, query, segment};
@@ -24,6 +24,8 @@ pub enum ImageCommand {
     Import(super::import::ImportArgs),
     /// Download an image from a registry
     Pull(super::pull::PullArgs),
+    /// Upload an image to a registry
+    Push(super::push::PushArgs),
     /// Remove unused images
     Prune(PruneArgs),
 }
@@ -63,6 +65,7 @@ pub fn run(e: &Client, c: ImageCommand) -> CmdResult {
         ImageCommand::Tag(a) => super::tag::run(e, a),
         ImageCommand::Import(a) => super::import::run(e, a),
         ImageCommand::Pull(a) => super::pull::run(e, a),
+        ImageCommand::Push(a) => super::push::run(e, a),
         ImageCommand::Inspect(a) => {
             let mut objects = Vec::new();
             let mut missing = false;

@@ -1,18 +1,15 @@
-//! `berth pull [-q] [-a] [--platform P] NAME[:TAG|@DIGEST]`: asks the engine to pull (`POST /images/create`) and
-//! shows its JSON progress stream as Docker's CLI does — on a terminal one line per layer, redrawn in place; else
-//! plain lines without the byte counts — then the full reference. `run` and `create` use [`pull`] for an image
+//! `berth pull [-q] [-a] [--platform P] NAME[:TAG|@DIGEST]`: asks the engine to pull (`POST /images/create`, with
+//! the registry credentials of Docker's `config.json`) and shows its progress stream as Docker's CLI does, then
+//! the full reference. `run` and `create` use [`pull`] for an image
 //! that is not there yet.
-
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
 
 use berth_api::Method;
 use berth_api::client::{Body, Client, query};
 use berth_image::Reference;
 use clap::Args;
-use serde_json::Value;
 
 use crate::error::{CmdResult, Failure};
+use crate::progress::{self, Output};
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
@@ -27,14 +24,6 @@ pub struct PullArgs {
     pub quiet: bool,
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     pub name: String,
-}
-
-/// Where progress goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    Stdout,
-    Stderr,
-    Nowhere,
 }
 
 pub fn run(c: &Client, a: PullArgs) -> CmdResult {
@@ -70,89 +59,13 @@ pub fn pull(
     if let Some(p) = platform {
         params.push(("platform", p.to_string()));
     }
-    let pending = c.begin(
+    let headers = crate::registry_auth::headers(named.domain())?;
+    let pending = c.begin_with(
         Method::POST,
         &format!("/images/create{}", query(&params)),
         Body::Empty,
+        &headers,
     )?;
-    let tty = match out {
-        Output::Stdout => rustix::termios::isatty(rustix::stdio::stdout()),
-        Output::Stderr => rustix::termios::isatty(rustix::stdio::stderr()),
-        Output::Nowhere => false,
-    };
-    let mut view = View {
-        out,
-        tty,
-        lines: HashMap::new(),
-    };
-    for line in BufReader::new(pending.into_reader()).lines() {
-        let line = line.map_err(|e| fail(format!("reading the pull's progress: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let msg: Value =
-            serde_json::from_str(&line).map_err(|e| fail(format!("bad progress message: {e}")))?;
-        if let Some(err) = msg
-            .get("errorDetail")
-            .and_then(|d| d.get("message"))
-            .and_then(Value::as_str)
-        {
-            return Err(Failure::engine(err));
-        }
-        view.show(&msg);
-    }
+    progress::show(pending.into_reader(), out)?;
     Ok(if all_tags { named.name() } else { named.to_string() })
-}
-
-/// Renders progress messages the way Docker's `jsonmessage` does.
-struct View {
-    out: Output,
-    tty: bool,
-    /// Terminal lines of the layers shown since the last plain message, by id.
-    lines: HashMap<String, usize>,
-}
-
-impl View {
-    fn write(&self, s: &str) {
-        let _ = match self.out {
-            Output::Stdout => std::io::stdout().lock().write_all(s.as_bytes()),
-            Output::Stderr => std::io::stderr().lock().write_all(s.as_bytes()),
-            Output::Nowhere => Ok(()),
-        };
-    }
-
-    fn show(&mut self, msg: &Value) {
-        let status = msg.get("status").and_then(Value::as_str).unwrap_or_default();
-        let id = msg.get("id").and_then(Value::as_str).filter(|i| !i.is_empty());
-        let progress = msg.get("progress").and_then(Value::as_str).unwrap_or_default();
-        let layer_line = msg.get("progressDetail").is_some();
-        let text = match id {
-            Some(id) => format!("{id}: {status}"),
-            None => status.to_string(),
-        };
-        if !self.tty {
-            // Byte counts are left out of plain output.
-            if progress.is_empty() {
-                self.write(&format!("{text}\n"));
-            }
-            return;
-        }
-        let Some(id) = id.filter(|_| layer_line) else {
-            self.lines.clear();
-            self.write(&format!("{text}\n"));
-            return;
-        };
-        let known = self.lines.len();
-        let line = *self.lines.entry(id.to_string()).or_insert(known);
-        if line == known {
-            self.write("\n");
-        }
-        let up = self.lines.len() - line;
-        let full = if progress.is_empty() {
-            text
-        } else {
-            format!("{text} {progress}")
-        };
-        self.write(&format!("\x1b[{up}A\r\x1b[2K{full}\r\x1b[{up}B"));
-    }
 }

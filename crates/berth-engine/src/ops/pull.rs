@@ -7,11 +7,12 @@
 
 mod layers;
 
-use berth_image::{Digest, ImageConfig, ImageId, Reference, digest::chain_id};
-use berth_registry::{AuthConfig, Client, DockerConfig, Endpoint, Platform, RegistryOptions, Repository};
+use berth_image::{Digest, ImageConfig, ImageId, LayerSource, Reference, digest::chain_id};
+use berth_registry::{AuthConfig, Client, Platform, Repository};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::ops::progress::Progress;
 use layers::Planned;
 
 /// Largest image config accepted.
@@ -24,49 +25,8 @@ pub struct PullOptions {
     pub platform: Option<String>,
     /// Pull every tag of the repository (the reference must then name neither tag nor digest).
     pub all_tags: bool,
-    /// Credentials that came with the request (`X-Registry-Auth`). Without them, Docker's `config.json` of this
-    /// process's user (`$DOCKER_CONFIG` or `~/.docker`) is consulted.
+    /// Credentials that came with the request (`X-Registry-Auth`; the client reads its `config.json`).
     pub auth: Option<AuthConfig>,
-    pub registry: RegistryOptions,
-}
-
-/// One progress message: Docker's `{"status", "id", "progressDetail": {"current", "total"}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
-    pub status: String,
-    /// The tag or digest for `Pulling from`, a layer's short digest for layer messages.
-    pub id: Option<String>,
-    /// Bytes done and total, for `Downloading` and `Extracting`.
-    pub detail: Option<(u64, u64)>,
-    /// A message about one layer (Docker sends these with a `progressDetail`, and terminals redraw their line).
-    pub layer: bool,
-}
-
-impl Progress {
-    fn message(status: String) -> Progress {
-        Progress {
-            status,
-            id: None,
-            detail: None,
-            layer: false,
-        }
-    }
-
-    fn layer(id: &str, status: &str) -> Progress {
-        Progress {
-            status: status.to_string(),
-            id: Some(id.to_string()),
-            detail: None,
-            layer: true,
-        }
-    }
-
-    fn bytes(id: &str, status: &str, current: u64, total: u64) -> Progress {
-        Progress {
-            detail: Some((current, total)),
-            ..Progress::layer(id, status)
-        }
-    }
 }
 
 /// What a pull stored.
@@ -105,20 +65,32 @@ impl Engine {
             Some(p) => Some(Platform::parse(p)?),
             None => None,
         };
-        let creds = match opts.auth.clone().filter(|a| !a.is_empty()) {
-            Some(a) => Some(a),
-            // As Docker's CLI: a config file that does not parse is passed over (credential helpers that fail
-            // are errors).
-            None => match DockerConfig::default_dir().and_then(|dir| DockerConfig::load(&dir).ok()) {
-                Some(config) => config.lookup(named.domain())?,
-                None => None,
-            },
-        };
-        let client = Client::new(Endpoint::resolve(named.domain(), &opts.registry), creds);
+        let creds = opts.auth.clone().filter(|a| !a.is_empty());
+        let settings = &self.opts.registry;
+        for mirror in settings.mirrors_of(named.domain()) {
+            let client = Client::new(mirror, creds.clone());
+            // As dockerd: a mirror that fails is passed over for the next place, the registry itself last.
+            if let Ok(pulled) = self.pull_from(&client, &named, opts.all_tags, platform.as_ref(), progress) {
+                return Ok(pulled);
+            }
+        }
+        let client = Client::new(settings.endpoint(named.domain()), creds);
+        self.pull_from(&client, &named, opts.all_tags, platform.as_ref(), progress)
+    }
+
+    /// Pulls `named` (every tag of its repository with `all_tags`) through `client`.
+    fn pull_from(
+        &self,
+        client: &Client,
+        named: &Reference,
+        all_tags: bool,
+        platform: Option<&Platform>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Pulled> {
         let repo = client.repository(named.path(), &named.familiar_name());
-        if !opts.all_tags {
-            let named = named.with_default_tag();
-            let stored = self.pull_reference(&repo, &named, platform.as_ref(), progress)?;
+        if !all_tags {
+            let named = named.clone().with_default_tag();
+            let stored = self.pull_reference(&repo, &named, platform, progress)?;
             let verb = if stored.updated {
                 "Downloaded newer image for"
             } else {
@@ -137,7 +109,7 @@ impl Engine {
         let mut updated = false;
         for tag in &tags {
             let tagged = named.with_tag(tag)?;
-            let stored = self.pull_reference(&repo, &tagged, platform.as_ref(), progress)?;
+            let stored = self.pull_reference(&repo, &tagged, platform, progress)?;
             progress(Progress::message(format!("Digest: {}", stored.digest)));
             updated |= stored.updated;
             last = Some(stored.id);
@@ -182,10 +154,8 @@ impl Engine {
         };
         let resolved = repo.resolve(&tag_or_digest, &shown, &wanted)?;
         progress(Progress {
-            status: format!("Pulling from {}", named.path()),
             id: Some(tag_or_digest),
-            detail: None,
-            layer: false,
+            ..Progress::message(format!("Pulling from {}", named.path()))
         });
         let config_raw = repo.blob_bytes(&resolved.manifest.config, "image config", CONFIG_LIMIT)?;
         let config: ImageConfig = serde_json::from_slice(&config_raw)
@@ -240,6 +210,18 @@ impl Engine {
         let digest = Digest::parse(&resolved.digest)?;
         let references = [named.clone(), named.with_digest(digest)];
         let stored = writer.commit(&config_raw, &references, None)?;
+        // Where each layer's blob lives, so a push to this registry can skip or mount it. Only a hint: a
+        // failure to remember it costs a later push an upload, not this pull its image.
+        let repository = format!("{}/{}", named.domain(), named.path());
+        for (desc, diff_id) in layers.iter().zip(diff_ids) {
+            let source = LayerSource {
+                digest: Digest::parse(&desc.digest)?,
+                size: desc.size,
+                media_type: desc.media_type.clone(),
+                repository: repository.clone(),
+            };
+            let _ = self.images.add_layer_source(diff_id, source);
+        }
         Ok(Stored {
             updated: before.as_ref() != Some(&stored) || !exists,
             id: stored,

@@ -1,6 +1,7 @@
-//! Garbage collection: layers referenced by no image and no container read-write layer, blobs of
-//! no image, and temp files left by interrupted work. Runs under the store lock and only when no
-//! writer is unpacking; directories are renamed away under the lock and deleted after it.
+//! Garbage collection: layers referenced by no image and no container read-write layer, the layer
+//! sources of diff ids no layer has, blobs of no image, and temp files left by interrupted work. Runs
+//! under the store lock and only when no writer is unpacking; directories are renamed away under the
+//! lock and deleted after it.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -75,6 +76,7 @@ impl ImageStore {
                 out.trash.extend(self.snapshots.trash_layer(&chain)?);
             }
         }
+        self.collect_layer_sources()?;
         for blob in self.blobs.list()? {
             if !configs.contains(&blob) {
                 self.blobs.delete(&blob)?;

@@ -3,11 +3,13 @@
 //! Mutations hold an exclusive `flock` on `image/.lock`; every file is replaced atomically, so
 //! readers never see partial state and a store killed at any moment still loads. Layer unpacking
 //! happens in temp directories under a shared `image/.gc.lock`, which keeps garbage collection from
-//! deleting layers a writer is about to reference.
+//! deleting layers a writer is about to reference, or a layer whose tar stream is being read.
 
 mod gc;
 mod history;
 mod import;
+mod layer_sources;
+mod layer_tar;
 mod load;
 mod meta;
 mod query;
@@ -43,6 +45,8 @@ use crate::snapshot::{self, Driver, DriverChoice, GraphDriverData, RwLayer, RwRe
 
 pub use history::HistoryItem;
 pub use import::ImportOptions;
+pub use layer_sources::LayerSource;
+pub use layer_tar::LayerTar;
 pub use load::LoadedImage;
 use meta::MetaDirs;
 pub use writer::{ImageWriter, Unpacked};

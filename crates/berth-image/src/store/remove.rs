@@ -81,6 +81,20 @@ impl ImageStore {
         repos.save(&self.image_dir)
     }
 
+    /// Points the digest reference `reference` (`name@sha256:…`, a pushed manifest's digest) at image `id`.
+    pub fn add_digest_reference(&self, id: &ImageId, reference: &Reference) -> Result<()> {
+        if reference.digest().is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "not a digest reference: {}",
+                reference.familiar()
+            )));
+        }
+        let _lock = self.lock()?;
+        let mut repos = Repositories::load(&self.image_dir)?;
+        repos.add_with(reference, id, true)?;
+        repos.save(&self.image_dir)
+    }
+
     fn conflict(
         &self,
         id: &ImageId,

@@ -16,7 +16,6 @@ use crate::digest::{Digest, ImageId, is_lower_hex};
 use crate::error::{Error, IoContext, Result};
 use crate::lock::FileLock;
 use crate::reference::Reference;
-use crate::tarsplit::{self, Rebuilt};
 
 /// One image of `manifest.json` (Docker's `manifestItem`).
 #[derive(Debug, Serialize)]
@@ -137,10 +136,8 @@ impl<W: Write> ArchiveWriter<'_, W> {
                 .append_link(&mut h, &path, &target)
                 .ctx(|| format!("write {path} to the archive"));
         }
-        let record = self.store.meta.layout_path(&layer.chain_id);
-        let content = self.store.snapshots.layer_content(&layer.chain_id);
-        let len = tarsplit::stream_len(&record)?;
-        let mut stream = Rebuilt::open(&record, &content, layer.diff_id.clone())?;
+        let mut stream = self.store.layer_tar(layer)?;
+        let len = stream.len();
         let mut h = header(EntryType::Regular, 0o644, len, mtime);
         self.b
             .append_data(&mut h, &path, &mut stream)

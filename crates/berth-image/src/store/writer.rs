@@ -67,8 +67,12 @@ impl Pending {
 }
 
 impl ImageStore {
-    /// Starts adding an image.
+    /// Starts adding an image. Staging directories left by writers that were killed (a pull stopped by
+    /// `kill -9`) are removed first, when no other writer is active.
     pub fn writer(&self) -> Result<ImageWriter<'_>> {
+        if let Some(_alone) = FileLock::try_exclusive(&self.gc_lock_path())? {
+            self.snapshots.clean_temp()?;
+        }
         Ok(ImageWriter {
             store: self,
             _writer: FileLock::shared(&self.gc_lock_path())?,

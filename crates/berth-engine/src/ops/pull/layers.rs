@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use berth_image::{Digest, ImageWriter, Unpacked};
 use berth_registry::{Descriptor, Repository};
 
-use super::Progress;
 use crate::error::{Error, Result};
+use crate::ops::progress::Progress;
 
 /// Downloads at once (Docker's `max-concurrent-downloads` default).
 const CONCURRENT_DOWNLOADS: usize = 3;

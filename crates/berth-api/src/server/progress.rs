@@ -1,18 +1,14 @@
-//! `POST /images/create?fromImage=NAME&tag=TAG[&platform=]`: a pull, answered as dockerd does — HTTP 200 with a
-//! stream of JSON progress lines (`{"status","progressDetail","progress","id"}`), a failure after the first line
-//! as an `{"errorDetail":{"message"},"error"}` line, a failure before it as an ordinary error status. The
-//! `X-Registry-Auth` header (base64url JSON credentials) is honoured.
+//! Docker's JSON progress streams (pull, push): HTTP 200 with one JSON line per message
+//! (`{"status","progressDetail","progress","id"}`, a push's `aux` result), a failure after the first line as an
+//! `{"errorDetail":{"message"},"error"}` line, a failure before it as an ordinary error status.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use berth_engine::{AuthConfig, Progress, PullOptions};
-use berth_image::{Digest, Reference};
+use berth_engine::Progress;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::params::Params;
 use crate::error::{Error, Result};
 
 /// Width of the text progress bar (in `=` signs), as Docker draws it.
@@ -23,51 +19,21 @@ enum Item {
     Failed(Error),
 }
 
-/// The reference `fromImage` and `tag` name (`tag` may be a digest), and whether every tag is wanted (a bare
-/// repository name).
-fn reference_of(p: &Params, image: &str) -> Result<(String, bool)> {
-    let named = Reference::parse_normalized(image).map_err(|e| Error::bad_request(e.to_string()))?;
-    let named = match p.get("tag").filter(|t| !t.is_empty()) {
-        Some(t) => match Digest::parse(t) {
-            Ok(d) => named.with_digest(d),
-            Err(_) => named.with_tag(t).map_err(|e| Error::bad_request(e.to_string()))?,
-        },
-        None => named,
-    };
-    let all = named.tag().is_none() && named.digest().is_none();
-    Ok((named.to_string(), all))
-}
-
-/// `POST /images/create` with `fromImage`.
-pub(super) async fn pull(d: Shared, p: Params, headers: &HeaderMap) -> Result<Response> {
-    let image = p.get("fromImage").unwrap_or_default().to_string();
-    let (reference, all_tags) = reference_of(&p, &image)?;
-    // As dockerd: credentials that do not decode count as none.
-    let auth = headers
-        .get("x-registry-auth")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| AuthConfig::from_header(v).ok());
-    let opts = PullOptions {
-        platform: p.get("platform").filter(|s| !s.is_empty()).map(str::to_string),
-        all_tags,
-        auth,
-        registry: Default::default(),
-    };
+/// Runs `work` on the blocking pool, streaming the progress it reports.
+pub(super) async fn stream<F>(work: F) -> Result<Response>
+where
+    F: FnOnce(&mut dyn FnMut(Progress)) -> berth_engine::Result<()> + Send + 'static,
+{
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Item>(64);
     tokio::task::spawn_blocking(move || {
         let mut started = false;
-        let result = d.engine.pull(&reference, &opts, &mut |msg| {
+        let result = work(&mut |msg| {
             started = true;
-            // A client that went away stops reading; the pull still completes.
+            // A client that went away stops reading; the work still completes.
             let _ = tx.blocking_send(Item::Line(line(&progress_json(&msg))));
         });
         match result {
-            Ok(pulled) => {
-                // As dockerd: the event's id is the reference, its name the repository.
-                if let Ok(r) = Reference::parse_normalized(&pulled.reference) {
-                    d.image_event("pull", &r.familiar(), &r.familiar_name());
-                }
-            }
+            Ok(()) => {}
             Err(e) if started => {
                 let msg = e.to_string();
                 let _ = tx.blocking_send(Item::Line(line(
@@ -82,7 +48,7 @@ pub(super) async fn pull(d: Shared, p: Params, headers: &HeaderMap) -> Result<Re
     let first = match rx.recv().await {
         Some(Item::Line(l)) => l,
         Some(Item::Failed(e)) => return Err(e),
-        None => return Err(Error::internal("pull ended without an answer")),
+        None => return Err(Error::internal("the transfer ended without an answer")),
     };
     let stream = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
         if let Some(l) = first {
@@ -108,6 +74,9 @@ fn line(v: &Value) -> Bytes {
 
 /// Docker's JSON form of a progress message.
 fn progress_json(p: &Progress) -> Value {
+    if let Some(a) = &p.aux {
+        return json!({"progressDetail": {}, "aux": {"Tag": a.tag, "Digest": a.digest, "Size": a.size}});
+    }
     let mut v = json!({"status": p.status});
     if let Some(id) = &p.id {
         v["id"] = json!(id);
@@ -174,6 +143,7 @@ mod tests {
             id: Some("abc".into()),
             detail: Some((1_050_000, 2_100_000)),
             layer: true,
+            aux: None,
         };
         let v = progress_json(&p);
         assert_eq!(
@@ -189,6 +159,7 @@ mod tests {
             id: Some("abc".into()),
             detail: None,
             layer: true,
+            aux: None,
         };
         assert_eq!(
             progress_json(&done),
@@ -199,44 +170,27 @@ mod tests {
             id: Some("latest".into()),
             detail: None,
             layer: false,
+            aux: None,
         };
         assert_eq!(
             progress_json(&msg),
             json!({"status": "Pulling from library/busybox", "id": "latest"})
         );
+        let pushed = Progress {
+            aux: Some(berth_engine::PushedManifest {
+                tag: "1".into(),
+                digest: "sha256:d".into(),
+                size: 527,
+            }),
+            ..msg.clone()
+        };
+        assert_eq!(
+            progress_json(&pushed),
+            json!({"progressDetail": {}, "aux": {"Tag": "1", "Digest": "sha256:d", "Size": 527}})
+        );
         assert_eq!(human(999), "999B");
         assert_eq!(human(66_200_000), "66.2MB");
         assert_eq!(human(1_000), "1kB");
         assert_eq!(bar(5, 5), format!("[{}>] {:>8}/5B", "=".repeat(50), "5B"));
-    }
-
-    #[test]
-    fn references_from_query() {
-        let q = |s: &str| Params::parse(Some(s)).unwrap();
-        let d = format!("sha256:{}", "a".repeat(64));
-        assert_eq!(
-            reference_of(&q("tag=1.36"), "busybox").unwrap(),
-            ("docker.io/library/busybox:1.36".into(), false)
-        );
-        assert_eq!(
-            reference_of(&q(&format!("tag={d}")), "x/y").unwrap(),
-            (format!("docker.io/x/y@{d}"), false)
-        );
-        assert_eq!(
-            reference_of(&q(""), "127.0.0.1:5000/b").unwrap(),
-            ("127.0.0.1:5000/b".into(), true)
-        );
-        assert_eq!(
-            reference_of(&q(""), "b:2").unwrap(),
-            ("docker.io/library/b:2".into(), false)
-        );
-        assert_eq!(
-            reference_of(&q("tag=bad tag"), "b").unwrap_err().status,
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(
-            reference_of(&q(""), "UPPER").unwrap_err().status,
-            StatusCode::BAD_REQUEST
-        );
     }
 }

@@ -1,0 +1,340 @@
+//! Pushes, logins, mirrors, manifest inspection and search against a real `docker-registry` on 127.0.0.1 (see
+//! common/registry.rs): a pushed image pulls and runs elsewhere; blobs already in the repository are skipped and
+//! those of another repository mounted; every tag with `-a`; `login`/`logout` keep Docker's `config.json`; the docker
+//! CLI pushes and logs in through `berth daemon`; Docker Hub pulls go through `--registry-mirror`; bad input gets one
+//! clear line.
+
+mod common;
+
+use common::registry::{Compression, Registry, busybox_image, fails, lines};
+use common::token::TokenServer;
+use common::{Env, Run};
+
+/// The lines of a push's output that name a layer's outcome (`<id>: Pushed`), sorted.
+fn outcomes(out: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = out
+        .iter()
+        .filter_map(|l| l.split_once(": ").map(|(_, s)| s.to_string()))
+        .filter(|s| s == "Pushed" || s == "Layer already exists" || s.starts_with("Mounted from "))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A command with its own Docker client configuration directory.
+fn with_config(env: &Env, config: &std::path::Path, args: &[&str]) -> Run {
+    let mut c = env.cmd(args);
+    c.env("DOCKER_CONFIG", config);
+    Run::from(c.output().unwrap())
+}
+
+#[test]
+fn push_then_pull_and_run_elsewhere_skip_and_mount() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let name = format!("{}/team/box:1", reg.host);
+    env.berth(&["tag", "busybox", &name]).ok();
+    let out = lines(&env.berth(&["push", &name]));
+    assert_eq!(
+        out[0],
+        format!("The push refers to repository [{}/team/box]", reg.host)
+    );
+    assert_eq!(outcomes(&out), ["Pushed"], "{out:?}");
+    let last = out.last().unwrap();
+    assert!(
+        last.starts_with("1: digest: sha256:") && last.contains(" size: "),
+        "{out:?}"
+    );
+    let digest = last.split(' ').nth(2).unwrap().to_string();
+    // The image now knows its digest in that repository.
+    let repo_digests = env.inspect(&name, "{{json .RepoDigests}}");
+    assert!(
+        repo_digests.contains(&format!("{}/team/box@{digest}", reg.host)),
+        "{repo_digests}"
+    );
+
+    // Another installation pulls it (by tag and by digest) and runs it.
+    let other = Env::empty();
+    other.berth(&["pull", &name]).ok();
+    assert_eq!(other.inspect(&name, "{{.Id}}"), env.inspect(&name, "{{.Id}}"));
+    assert_eq!(
+        other
+            .berth(&["run", "--rm", "--network", "none", &name, "echo", "pushed"])
+            .ok(),
+        "pushed"
+    );
+    other
+        .berth(&["pull", &format!("{}/team/box@{digest}", reg.host)])
+        .ok();
+
+    // Again: the registry has the layer already; the same manifest digest.
+    let again = lines(&env.berth(&["push", &name]));
+    assert_eq!(outcomes(&again), ["Layer already exists"], "{again:?}");
+    assert!(again.last().unwrap().contains(&digest), "{again:?}");
+
+    // Another repository of the same registry: mounted, not uploaded.
+    let copy = format!("{}/team/copy:latest", reg.host);
+    env.berth(&["tag", "busybox", &copy]).ok();
+    let mounted = lines(&env.berth(&["push", &copy]));
+    assert_eq!(outcomes(&mounted), ["Mounted from team/box"], "{mounted:?}");
+
+    // A layer pulled from a registry is mounted when pushed to another repository there.
+    let third = format!("{}/other/box:x", reg.host);
+    other.berth(&["tag", &name, &third]).ok();
+    let out = lines(&other.berth(&["push", &third]));
+    assert_eq!(outcomes(&out), ["Mounted from team/box"], "{out:?}");
+
+    // manifest inspect shows what was pushed, as Docker's CLI does.
+    let m = env.berth(&["manifest", "inspect", &name]).ok();
+    let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+    assert_eq!(v["schemaVersion"], 2);
+    assert_eq!(
+        v["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(v["layers"].as_array().unwrap().len(), 1);
+    assert!(m.starts_with("{\n\t\"schemaVersion\": 2,"), "{m}");
+    let verbose = env.berth(&["manifest", "inspect", "-v", &name]).ok();
+    let v: serde_json::Value = serde_json::from_str(&verbose).unwrap();
+    assert_eq!(v["Ref"], format!("{}/team/box:1", reg.host));
+    assert_eq!(v["Descriptor"]["digest"], digest);
+    assert!(v["SchemaV2Manifest"]["layers"].is_array());
+}
+
+#[test]
+fn push_all_tags_and_quiet() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let repo = format!("{}/tags", reg.host);
+    for tag in ["a", "b"] {
+        env.berth(&["tag", "busybox", &format!("{repo}:{tag}")]).ok();
+    }
+    let out = lines(&env.berth(&["push", "-a", &repo]));
+    let digests: Vec<&String> = out.iter().filter(|l| l.contains(": digest: ")).collect();
+    assert_eq!(digests.len(), 2, "{out:?}");
+    assert!(
+        digests[0].starts_with("a: ") && digests[1].starts_with("b: "),
+        "{out:?}"
+    );
+    assert_eq!(
+        env.berth(&["push", "-q", &format!("{repo}:a")]).ok(),
+        format!("{repo}:a")
+    );
+    let other = Env::empty();
+    other.berth(&["pull", "-a", &repo]).ok();
+    assert_eq!(
+        other.berth(&["images", "--format", "{{.Tag}}", &repo]).ok(),
+        "a\nb"
+    );
+}
+
+#[test]
+fn push_refusals_are_one_clear_line() {
+    let env = Env::new();
+    let reg = Registry::start();
+    fails(
+        &env.berth(&["push", &format!("{}/nothing:here", reg.host)]),
+        1,
+        &format!(
+            "An image does not exist locally with the tag: {}/nothing",
+            reg.host
+        ),
+    );
+    fails(
+        &env.berth(&["push", "-a", "busybox:latest"]),
+        1,
+        "tag can't be used with --all-tags/-a",
+    );
+    // A registry that is down.
+    let port = common::free_port();
+    let down = format!("127.0.0.1:{port}/x:1");
+    env.berth(&["tag", "busybox", &down]).ok();
+    fails(&env.berth(&["push", &down]), 1, "connection refused");
+    // A registry that wants credentials, without them.
+    let locked = Registry::start_with_auth("tester", "s3cret");
+    let name = format!("{}/locked:1", locked.host);
+    env.berth(&["tag", "busybox", &name]).ok();
+    let config = env.dir.path().join("docker-config");
+    let r = with_config(&env, &config, &["push", &name]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no basic auth credentials") || r.stderr.contains("denied"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn login_push_logout_with_htpasswd() {
+    let reg = Registry::start_with_auth("tester", "s3cret");
+    let env = Env::new();
+    let config = env.dir.path().join("docker-config");
+    let name = format!("{}/private:1", reg.host);
+    env.berth(&["tag", "busybox", &name]).ok();
+    let login = |password: &str| {
+        let mut c = env.cmd(&["login", "-u", "tester", "--password-stdin", &reg.host]);
+        c.env("DOCKER_CONFIG", &config);
+        Run::with_stdin(c, format!("{password}\n").as_bytes())
+    };
+    // Wrong password: refused, nothing stored.
+    let r = login("wrong");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("401") || r.stderr.contains("unauthorized"),
+        "{}",
+        r.stderr
+    );
+    assert!(!config.join("config.json").exists());
+    // Right password: stored as Docker stores it, readable by the owner only.
+    let r = login("s3cret");
+    assert_eq!(r.ok(), "Login Succeeded");
+    let file = config.join("config.json");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored["auths"][&reg.host]["auth"], "dGVzdGVyOnMzY3JldA==");
+    // The CLI sends them with the push.
+    let out = with_config(&env, &config, &["push", &name]);
+    assert!(out.ok().contains("1: digest: sha256:"));
+    // No username and no terminal: stored credentials are tried first.
+    assert!(
+        with_config(&env, &config, &["login", &reg.host])
+            .ok()
+            .ends_with("Login Succeeded")
+    );
+    // Logout removes them; twice says so.
+    assert_eq!(
+        with_config(&env, &config, &["logout", &reg.host]).ok(),
+        format!("Removing login credentials for {}", reg.host)
+    );
+    assert_eq!(
+        with_config(&env, &config, &["logout", &reg.host]).ok(),
+        format!("Not logged in to {}", reg.host)
+    );
+    // Without credentials and without a terminal: a clear refusal, no hang.
+    fails(
+        &with_config(&env, &config, &["login", &reg.host]),
+        1,
+        "Cannot perform an interactive login from a non TTY device",
+    );
+    fails(
+        &with_config(&env, &config, &["login", "--password-stdin", &reg.host]),
+        1,
+        "Must provide --username with --password-stdin",
+    );
+}
+
+#[test]
+fn bearer_token_push_asks_for_push_scope() {
+    let tokens = TokenServer::start("tester", "s3cret");
+    let reg = Registry::start_with_tokens(&tokens);
+    let env = Env::new();
+    let config = env.dir.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let json = format!(
+        r#"{{"auths":{{"{}":{{"auth":"dGVzdGVyOnMzY3JldA=="}}}}}}"#,
+        reg.host
+    );
+    std::fs::write(config.join("config.json"), json).unwrap();
+    let name = format!("{}/team/app:v2", reg.host);
+    env.berth(&["tag", "busybox", &name]).ok();
+    with_config(&env, &config, &["push", &name]).ok();
+    let asked = tokens.requests.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(r, authed)| *authed && r.contains("scope=repository%3Ateam%2Fapp%3Apull%2Cpush")),
+        "{asked:?}"
+    );
+    let other = Env::empty();
+    let r = with_config(
+        &other,
+        &config,
+        &["run", "--rm", "--network", "none", &name, "echo", "ok"],
+    );
+    assert!(r.ok().ends_with("ok"));
+}
+
+#[test]
+fn docker_cli_logs_in_and_pushes_through_the_daemon() {
+    let reg = Registry::start_with_auth("tester", "s3cret");
+    let d = common::daemon::Daemon::start();
+    let name = format!("{}/via/docker:1", reg.host);
+    d.docker(&["tag", "busybox", &name]).ok();
+    let r = d.docker_stdin(
+        &["login", "-u", "tester", "--password-stdin", &reg.host],
+        b"wrong\n",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let r = d.docker_stdin(
+        &["login", "-u", "tester", "--password-stdin", &reg.host],
+        b"s3cret\n",
+    );
+    assert!(r.ok().contains("Login Succeeded"));
+    let out = d.docker(&["push", &name]).ok();
+    assert!(
+        out.contains(&format!(
+            "The push refers to repository [{}/via/docker]",
+            reg.host
+        )),
+        "{out}"
+    );
+    assert!(out.contains(": Pushed"), "{out}");
+    assert!(out.contains("1: digest: sha256:"), "{out}");
+    // What the docker CLI pushed through berth pulls into another berth and runs.
+    let other = Env::empty();
+    let config = d.env.dir.path().join("docker-config");
+    let r = with_config(
+        &other,
+        &config,
+        &["run", "--rm", "--network", "none", &name, "echo", "interop"],
+    );
+    assert!(r.ok().ends_with("interop"));
+}
+
+#[test]
+fn docker_hub_pulls_go_through_a_mirror() {
+    let mirror = Registry::start();
+    mirror.push_image(
+        "library/busybox",
+        "latest",
+        &busybox_image("from the mirror", Compression::Gzip, false),
+        false,
+        "linux/amd64",
+    );
+    let env = Env::empty();
+    let url = format!("http://{}", mirror.host);
+    let r = env.berth(&["--registry-mirror", &url, "pull", "busybox"]);
+    assert!(r.ok().ends_with("docker.io/library/busybox:latest"));
+    assert_eq!(
+        env.berth(&["run", "--rm", "--network", "none", "busybox", "cat", "/hello.txt"])
+            .ok(),
+        "from the mirror"
+    );
+    fails(
+        &env.berth(&["--registry-mirror", "127.0.0.1:5000", "images"]),
+        1,
+        "invalid mirror: no scheme specified",
+    );
+}
+
+#[test]
+fn search_of_a_registry_without_a_search_api_is_one_clear_line() {
+    let reg = Registry::start();
+    let env = Env::empty();
+    // docker-registry has no v1 search: dockerd's words for that.
+    fails(
+        &env.berth(&["search", &format!("{}/busybox", reg.host)]),
+        1,
+        "unexpected status code 404",
+    );
+    fails(
+        &env.berth(&["search", "--filter", "color=red", "x"]),
+        1,
+        "invalid filter",
+    );
+}
