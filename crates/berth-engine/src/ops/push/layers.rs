@@ -120,11 +120,29 @@ fn push_one(
             return Ok(descriptor(s));
         }
     }
-    let d = upload(images, target, layer, id, tx, cancel)?;
+    let d = match upload(images, target, layer, id, tx, cancel, Upload::Streamed) {
+        // A registry that refuses a streamed upload may take the same bytes in ranged chunks.
+        Err(Error::Registry(berth_registry::Error::InvalidResponse(_))) => {
+            upload(images, target, layer, id, tx, cancel, Upload::Chunked)?
+        }
+        other => other?,
+    };
     remember(images, target, &layer.diff_id, &d);
     let _ = tx.send(Progress::layer(id, "Pushed"));
     Ok(d)
 }
+
+/// How a blob's bytes go up.
+#[derive(Clone, Copy)]
+enum Upload {
+    /// One `PATCH` streaming the whole blob (as dockerd).
+    Streamed,
+    /// `PATCH`es of [`CHUNK`] bytes with `Content-Range`.
+    Chunked,
+}
+
+/// Bytes per `PATCH` of a chunked upload.
+const CHUNK: usize = 16 << 20;
 
 /// Compresses the layer's tar on a helper thread into a pipe the upload reads.
 fn upload(
@@ -134,6 +152,7 @@ fn upload(
     id: &str,
     tx: &Sender<Progress>,
     cancel: &AtomicBool,
+    how: Upload,
 ) -> Result<Descriptor> {
     let tar = images.layer_tar(layer)?;
     let total = tar.len();
@@ -165,7 +184,10 @@ fn upload(
             failed: &failed,
             gave_failure: false,
         };
-        let uploaded = target.repo.upload_stream(&mut body, &mut |_| {});
+        let uploaded = match how {
+            Upload::Streamed => target.repo.upload_stream(&mut body, &mut |_| {}),
+            Upload::Chunked => target.repo.upload_chunks(&mut body, CHUNK, &mut |_| {}),
+        };
         let compression_failed = body.gave_failure;
         // Unblocks a compressor still writing (the upload failed early).
         drop(body);
