@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod events;
 pub mod server;
+pub mod units;
 pub mod version;
 
 pub use axum::http::Method;

@@ -1,38 +1,9 @@
 //! Human-readable values as Docker prints them: sizes ("4.26MB", go-units), the truncated command column, Go's
 //! `time.Time` text and label lists.
 
-/// go-units' HumanSizeWithPrecision(size, 3): decimal units, three significant digits.
+/// A size as `docker images` prints it: decimal units, three significant digits.
 pub fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
-        size /= 1000.0;
-        unit += 1;
-    }
-    format!("{}{}", format_g3(size), UNITS[unit])
-}
-
-/// Go's `%.3g` for values below 1000.
-fn format_g3(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let digits = if v >= 100.0 {
-        0
-    } else if v >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let s = format!("{v:.digits$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    // Rounding can carry into a new digit (99.95 -> "100.0" -> "100"), which %.3g also prints.
-    s
+    berth_api::units::human_size(bytes.max(0) as u64, 3)
 }
 
 /// Truncates to `max` characters, ending with "…" as Docker's table output does.

@@ -140,6 +140,13 @@ fn push_refusals_are_one_clear_line() {
             reg.host
         ),
     );
+    env.berth(&["tag", "busybox", &format!("{}/some:1", reg.host)])
+        .ok();
+    fails(
+        &env.berth(&["push", &format!("{}/some:2", reg.host)]),
+        1,
+        &format!("tag does not exist: {}/some:2", reg.host),
+    );
     fails(
         &env.berth(&["push", "-a", "busybox:latest"]),
         1,
@@ -211,10 +218,13 @@ fn login_push_logout_with_htpasswd() {
         with_config(&env, &config, &["logout", &reg.host]).ok(),
         format!("Removing login credentials for {}", reg.host)
     );
+    // As Docker's CLI, a second logout says the same and succeeds; the credentials are gone.
     assert_eq!(
         with_config(&env, &config, &["logout", &reg.host]).ok(),
-        format!("Not logged in to {}", reg.host)
+        format!("Removing login credentials for {}", reg.host)
     );
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(stored["auths"].get(&reg.host).is_none(), "{stored}");
     // Without credentials and without a terminal: a clear refusal, no hang.
     fails(
         &with_config(&env, &config, &["login", &reg.host]),
@@ -307,8 +317,17 @@ fn docker_hub_pulls_go_through_a_mirror() {
         "linux/amd64",
     );
     let env = Env::empty();
+    // A mirror that is down is passed over for the next one.
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
     let url = format!("http://{}", mirror.host);
-    let r = env.berth(&["--registry-mirror", &url, "pull", "busybox"]);
+    let r = env.berth(&[
+        "--registry-mirror",
+        &dead,
+        "--registry-mirror",
+        &url,
+        "pull",
+        "busybox",
+    ]);
     assert!(r.ok().ends_with("docker.io/library/busybox:latest"));
     assert_eq!(
         env.berth(&["run", "--rm", "--network", "none", "busybox", "cat", "/hello.txt"])

@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -166,6 +166,10 @@ impl CredentialStore {
                 .create_new(true)
                 .mode(0o600)
                 .open(&temp)?;
+            // The file keeps its owner: `sudo berth login` must not take a user's config.json away from them.
+            if let Ok(old) = std::fs::metadata(&path) {
+                std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()))?;
+            }
             f.write_all(&bytes)?;
             f.sync_all()?;
             std::fs::rename(&temp, &path)
@@ -233,6 +237,22 @@ mod tests {
         assert_eq!(server_key("http://127.0.0.1:5000/v2/"), "127.0.0.1:5000");
         assert_eq!(server_key("reg.example:443/some/path"), "reg.example:443");
         assert_eq!(server_key("localhost:5000"), "localhost:5000");
+    }
+
+    #[test]
+    fn the_file_keeps_its_owner() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("config.json");
+        std::fs::write(&file, "{}").unwrap();
+        // A user's file, rewritten by root (`sudo berth login`).
+        std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+        let kept = CredentialStore::new(t.path())
+            .store("reg.example", &creds("u", "p"))
+            .unwrap();
+        assert_eq!(kept, Kept::File(file.clone()));
+        let meta = std::fs::metadata(&file).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        assert_eq!(mode(&file), 0o600);
     }
 
     #[test]

@@ -10,9 +10,12 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::units::human_size;
 
 /// Width of the text progress bar (in `=` signs), as Docker draws it.
 const BAR_WIDTH: u64 = 50;
+/// Significant digits of the sizes in a progress bar (Docker's `units.HumanSize`).
+const PRECISION: usize = 4;
 
 enum Item {
     Line(Bytes),
@@ -27,11 +30,18 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Item>(64);
     tokio::task::spawn_blocking(move || {
         let mut started = false;
-        let result = work(&mut |msg| {
+        let mut report = |msg: Progress| {
             started = true;
             // A client that went away stops reading; the work still completes.
             let _ = tx.blocking_send(Item::Line(line(&progress_json(&msg))));
-        });
+        };
+        // A panic is a failure the client must hear of, not an end of stream that reads as success.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut report)))
+            .unwrap_or_else(|_| {
+                Err(berth_engine::Error::Runtime(
+                    "the transfer failed: internal error".into(),
+                ))
+            });
         match result {
             Ok(()) => {}
             Err(e) if started => {
@@ -94,7 +104,7 @@ fn progress_json(p: &Progress) -> Value {
 /// `[=====>      ]  1.05MB/2.1MB`, as Docker's progress text (the box is one wider than the bar).
 fn bar(current: u64, total: u64) -> String {
     if total == 0 {
-        return human(current);
+        return human_size(current, PRECISION);
     }
     let filled = current.min(total) * BAR_WIDTH / total;
     let spaces = BAR_WIDTH - filled;
@@ -102,34 +112,9 @@ fn bar(current: u64, total: u64) -> String {
         "[{}>{}] {:>8}/{}",
         "=".repeat(filled as usize),
         " ".repeat(spaces as usize),
-        human(current),
-        human(total)
+        human_size(current, PRECISION),
+        human_size(total, PRECISION)
     )
-}
-
-/// Decimal sizes with three significant digits (`2.15MB`), as Docker's `HumanSize`.
-fn human(n: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    let digits = if v >= 100.0 {
-        0
-    } else if v >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let s = format!("{v:.digits$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    format!("{s}{}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -188,9 +173,6 @@ mod tests {
             progress_json(&pushed),
             json!({"progressDetail": {}, "aux": {"Tag": "1", "Digest": "sha256:d", "Size": 527}})
         );
-        assert_eq!(human(999), "999B");
-        assert_eq!(human(66_200_000), "66.2MB");
-        assert_eq!(human(1_000), "1kB");
         assert_eq!(bar(5, 5), format!("[{}>] {:>8}/5B", "=".repeat(50), "5B"));
     }
 }

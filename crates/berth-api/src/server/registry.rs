@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use berth_engine::{AuthConfig, SearchOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use super::{Shared, blocking};
 use crate::error::{Error, Result};
 
 /// The body of `POST /auth` (Docker's `AuthConfig`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 struct AuthRequest {
     username: String,
@@ -50,16 +50,19 @@ pub async fn auth(State(d): State<Shared>, body: Bytes) -> Result<Json<Value>> {
 }
 
 /// `GET /images/search?term=&limit=&filters=`.
-pub async fn search(State(d): State<Shared>, RawQuery(q): RawQuery) -> Result<Json<Value>> {
+pub async fn search(
+    State(d): State<Shared>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
     let p = Params::parse(q.as_deref())?;
     let term = p.get("term").unwrap_or_default().to_string();
-    let limit = match p.int("limit")? {
-        None | Some(0) => None,
-        Some(n) if (1..=100).contains(&n) => Some(n as u32),
-        Some(_) => return Err(Error::bad_request("limit must be between 1 and 100")),
-    };
+    let limit = p.int("limit")?.unwrap_or(0);
+    let limit = u32::try_from(limit)
+        .map_err(|_| Error::bad_request(format!("limit {limit} is outside the range of [1, 100]")))?;
     let filters = p.filters()?;
-    let opts = SearchOptions::from_filters(limit, &filters)?;
+    let mut opts = SearchOptions::from_filters(limit, &filters)?;
+    opts.auth = super::transfer::auth_of(&headers);
     let results = blocking(&d, move |d| Ok(d.engine.search(&term, &opts)?)).await?;
     let rows: Vec<Value> = results
         .into_iter()

@@ -27,7 +27,8 @@ fn reference_of(p: &Params, name: &str) -> Result<(String, bool)> {
     Ok((named.to_string(), all))
 }
 
-fn auth_of(headers: &HeaderMap) -> Option<AuthConfig> {
+/// The credentials of a request's `X-Registry-Auth` header.
+pub(super) fn auth_of(headers: &HeaderMap) -> Option<AuthConfig> {
     headers
         .get("x-registry-auth")
         .and_then(|v| v.to_str().ok())

@@ -1,13 +1,11 @@
 //! `berth images`: list images, one row per tag.
 
-use std::collections::BTreeMap;
-
 use berth_api::Method;
 use berth_api::client::{Body, Client, query};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 use berth_engine::timefmt::human_duration;
 
 use crate::format::human_size;
@@ -57,19 +55,7 @@ fn split_tag(reference: &str) -> (String, String) {
 }
 
 pub fn run(c: &Client, a: ImagesArgs) -> CmdResult {
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &a.filter {
-        let parsed =
-            opts::parse_filter(f, &["dangling", "label", "reference", "before", "since"]).map_err(|m| {
-                Failure {
-                    message: m.to_string(),
-                    code: 1,
-                }
-            })?;
-        if let Some((k, v)) = parsed {
-            filters.entry(k).or_default().push(v);
-        }
-    }
+    let mut filters = opts::parse_filters(&a.filter, &["dangling", "label", "reference", "before", "since"])?;
     if let Some(r) = &a.repository {
         filters.entry("reference".into()).or_default().push(r.clone());
     }

@@ -78,7 +78,10 @@ pub fn login(c: &Client, a: LoginArgs) -> CmdResult {
         if let Ok(Some(stored)) = config.lookup(&key)
             && !stored.username.is_empty()
         {
-            println!("Authenticating with existing credentials...");
+            println!(
+                "Authenticating with existing credentials... [Username: {}]",
+                stored.username
+            );
             if authenticate(c, &stored, &key).is_ok() {
                 println!("Login Succeeded");
                 return Ok(0);
@@ -112,7 +115,7 @@ pub fn login(c: &Client, a: LoginArgs) -> CmdResult {
         .map_err(|e| fail(e.to_string()))?;
     if let Kept::File(path) = kept {
         eprintln!(
-            "WARNING! Your password will be stored unencrypted in {}.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/engine/reference/commandline/login/#credential-stores\n",
+            "\nWARNING! Your credentials are stored unencrypted in '{}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n",
             path.display()
         );
     }
@@ -164,13 +167,11 @@ fn prompt(label: &str, echo: bool) -> Result<String, Failure> {
 pub fn logout(a: LogoutArgs) -> CmdResult {
     let key = server_key(a.server.as_deref().unwrap_or_default());
     let dir = config_dir()?;
-    let erased = CredentialStore::new(&dir)
-        .erase(&key)
-        .map_err(|e| fail(e.to_string()))?;
-    if erased {
-        println!("Removing login credentials for {key}");
-    } else {
-        println!("Not logged in to {key}");
+    // As Docker's CLI: the removal is announced whether or not there was anything to remove, and a store that
+    // cannot erase is a warning.
+    println!("Removing login credentials for {key}");
+    if let Err(e) = CredentialStore::new(&dir).erase(&key) {
+        eprintln!("WARNING: could not erase credentials: {key}: {e}");
     }
     Ok(0)
 }

@@ -124,6 +124,63 @@ fn tab_indented(v: &impl Serialize) -> Result<String, Failure> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Go's `json.Indent(raw, "", "\t")`: the document as served — every field, in its order — re-indented with tabs.
+fn go_indent(raw: &[u8]) -> Result<String, Failure> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(raw)
+        .map_err(|e| Failure::engine(format!("invalid manifest: {e}")))?;
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::with_capacity(raw.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut chars = text.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n('\t', depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {}
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+                if chars.peek().is_some_and(|n| *n == '}' || *n == ']') {
+                    // Empty: `{}` / `[]` on one line, as Go writes them.
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
 pub fn run(g: &GlobalOpts, c: ManifestCommand) -> CmdResult {
     let ManifestCommand::Inspect(a) = c;
     let fail = |m: String| Failure { message: m, code: 1 };
@@ -136,12 +193,7 @@ pub fn run(g: &GlobalOpts, c: ManifestCommand) -> CmdResult {
     if a.insecure {
         options.insecure.push(named.domain().to_string());
     }
-    let creds = berth_registry::DockerConfig::default_dir()
-        .and_then(|dir| berth_registry::DockerConfig::load(&dir).ok())
-        .map(|config| config.lookup(named.domain()))
-        .transpose()
-        .map_err(|e| fail(e.to_string()))?
-        .flatten();
+    let creds = crate::registry_auth::credentials(named.domain())?;
     let client = Client::new(Endpoint::resolve(named.domain(), &options), creds);
     let repo = client.repository(named.path(), &named.familiar_name());
     let wanted = match (named.digest(), named.tag()) {
@@ -152,7 +204,7 @@ pub fn run(g: &GlobalOpts, c: ManifestCommand) -> CmdResult {
         .manifest(&wanted, &named.familiar())
         .map_err(|e| fail(e.to_string()))?;
     if !a.verbose {
-        println!("{}", tab_indented(&shown(&fetched.raw)?)?);
+        println!("{}", go_indent(&fetched.raw)?);
         return Ok(0);
     }
     let verbose = |raw: &[u8], reference: String, platform: Option<&Value>| -> Result<Verbose, Failure> {
@@ -204,6 +256,14 @@ pub fn run(g: &GlobalOpts, c: ManifestCommand) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_documents_keep_their_order() {
+        let raw = br#"{"schemaVersion":2, "mediaType":"M","config":{"digest":"sha256:a","size":1},"layers":[],"annotations":{"k":"v \" , {"}}"#;
+        let want = "{\n\t\"schemaVersion\": 2,\n\t\"mediaType\": \"M\",\n\t\"config\": {\n\t\t\"digest\": \"sha256:a\",\n\t\t\"size\": 1\n\t},\n\t\"layers\": [],\n\t\"annotations\": {\n\t\t\"k\": \"v \\\" , {\"\n\t}\n}";
+        assert_eq!(go_indent(raw).unwrap(), want);
+        assert!(go_indent(b"{nope").is_err());
+    }
 
     #[test]
     fn docker_field_order_and_tabs() {

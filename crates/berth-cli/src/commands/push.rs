@@ -30,7 +30,10 @@ pub fn run(c: &Client, a: PushArgs) -> CmdResult {
     if a.all_tags && named.tag().is_some() {
         return Err(fail("tag can't be used with --all-tags/-a".into()));
     }
-    if !a.all_tags {
+    if !a.all_tags && named.tag().is_none() {
+        if !a.quiet {
+            println!("Using default tag: latest");
+        }
         named = named.with_default_tag();
     }
     let tag = named.tag().unwrap_or_default().to_string();
@@ -44,7 +47,7 @@ pub fn run(c: &Client, a: PushArgs) -> CmdResult {
     let out = if a.quiet { Output::Nowhere } else { Output::Stdout };
     progress::show(pending.into_reader(), out)?;
     if a.quiet {
-        println!("{}", named.familiar());
+        println!("{named}");
     }
     Ok(0)
 }

@@ -2,14 +2,12 @@
 //! the registry the term names) and prints Docker's table: NAME, DESCRIPTION (45 characters unless --no-trunc),
 //! STARS, OFFICIAL.
 
-use std::collections::BTreeMap;
-
 use berth_api::Method;
 use berth_api::client::{Body, Client, query};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 use crate::{opts, output};
 
 #[derive(Debug, Args)]
@@ -61,16 +59,7 @@ fn row(r: &Value, no_trunc: bool) -> Value {
 }
 
 pub fn run(c: &Client, a: SearchArgs) -> CmdResult {
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &a.filter {
-        let parsed = opts::parse_filter(f, FILTERS).map_err(|m| Failure {
-            message: m.to_string(),
-            code: 1,
-        })?;
-        if let Some((k, v)) = parsed {
-            filters.entry(k).or_default().push(v);
-        }
-    }
+    let filters = opts::parse_filters(&a.filter, FILTERS)?;
     let mut params = vec![("term", a.term.clone())];
     if a.limit != 0 {
         params.push(("limit", a.limit.to_string()));

@@ -1,6 +1,25 @@
 //! `--filter key=value` for list commands, validated against the command's filter names.
 
+use std::collections::BTreeMap;
+
 use super::Error;
+use crate::error::Failure;
+
+/// Every `--filter` value of a command, grouped by key (the API's `filters` object); a bad one is the command's
+/// failure (exit 1).
+pub fn parse_filters(values: &[String], allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, Failure> {
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for v in values {
+        let parsed = parse_filter(v, allowed).map_err(|e| Failure {
+            message: e.to_string(),
+            code: 1,
+        })?;
+        if let Some((k, v)) = parsed {
+            filters.entry(k).or_default().push(v);
+        }
+    }
+    Ok(filters)
+}
 
 /// Parses one `--filter` value; `allowed` lists the command's filter names (`ps`: id, name,
 /// label, status, …). The empty string is no filter. Keys are lower-cased and both sides

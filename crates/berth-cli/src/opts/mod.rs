@@ -21,7 +21,7 @@ mod volume;
 pub use bytes::{parse_bytes, parse_memory_swap};
 pub use cpus::parse_cpus;
 pub use env::{parse_env, parse_env_file, parse_label, parse_label_file};
-pub use filter::parse_filter;
+pub use filter::{parse_filter, parse_filters};
 pub use hosts::{parse_dns_search, parse_extra_host, parse_ip};
 pub use mount::{parse_mount, parse_tmpfs};
 pub use ports::{parse_expose, parse_publish};

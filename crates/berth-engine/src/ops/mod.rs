@@ -30,3 +30,4 @@ pub mod stop;
 pub mod top;
 pub mod update;
 pub mod wait;
+mod workers;

@@ -214,13 +214,15 @@ impl Engine {
         // failure to remember it costs a later push an upload, not this pull its image.
         let repository = format!("{}/{}", named.domain(), named.path());
         for (desc, diff_id) in layers.iter().zip(diff_ids) {
-            let source = LayerSource {
-                digest: Digest::parse(&desc.digest)?,
-                size: desc.size,
-                media_type: desc.media_type.clone(),
-                repository: repository.clone(),
-            };
-            let _ = self.images.add_layer_source(diff_id, source);
+            if let Ok(digest) = Digest::parse(&desc.digest) {
+                let source = LayerSource {
+                    digest,
+                    size: desc.size,
+                    media_type: desc.media_type.clone(),
+                    repository: repository.clone(),
+                };
+                let _ = self.images.add_layer_source(diff_id, source);
+            }
         }
         Ok(Stored {
             updated: before.as_ref() != Some(&stored) || !exists,

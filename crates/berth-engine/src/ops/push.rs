@@ -47,11 +47,11 @@ impl Engine {
                 named.familiar()
             )));
         }
-        let tags = self.tags_to_push(&named)?;
         progress(Progress::message(format!(
             "The push refers to repository [{}]",
             named.name()
         )));
+        let tags = self.tags_to_push(&named)?;
         let creds = opts.auth.clone().filter(|a| !a.is_empty());
         let client = Client::new(self.opts.registry.endpoint(named.domain()), creds);
         let target = Target {
@@ -67,34 +67,34 @@ impl Engine {
 
     /// The tags to push with their images: the one `named` names, or every tag of its repository.
     fn tags_to_push(&self, named: &Reference) -> Result<Vec<(String, Image)>> {
-        let missing = || {
-            Error::NotFound(format!(
-                "An image does not exist locally with the tag: {}",
-                named.familiar()
-            ))
-        };
-        if let Some(tag) = named.tag() {
-            let image = self.images.get(&named.familiar()).map_err(|_| missing())?;
-            return Ok(vec![(tag.to_string(), image)]);
-        }
-        let mut out = Vec::new();
+        let mut all = Vec::new();
         for summary in self.images.list()? {
             for t in &summary.repo_tags {
-                let Ok(r) = Reference::parse_normalized(t) else {
-                    continue;
-                };
-                if r.name() == named.name()
+                if let Ok(r) = Reference::parse_normalized(t)
+                    && r.name() == named.name()
                     && let Some(tag) = r.tag()
                 {
-                    out.push((tag.to_string(), self.images.get(summary.id.as_str())?));
+                    all.push((tag.to_string(), summary.id.clone()));
                 }
             }
         }
-        if out.is_empty() {
-            return Err(missing());
+        let any = !all.is_empty();
+        all.retain(|(tag, _)| named.tag().is_none_or(|wanted| wanted == tag));
+        if all.is_empty() {
+            // dockerd's words: a repository without any tag here, or just not this one.
+            return Err(Error::NotFound(if any {
+                format!("tag does not exist: {}", named.familiar())
+            } else {
+                format!(
+                    "An image does not exist locally with the tag: {}",
+                    named.familiar_name()
+                )
+            }));
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.into_iter()
+            .map(|(tag, id)| Ok((tag, self.images.get(id.as_str())?)))
+            .collect()
     }
 
     /// Pushes one tag: layers, config, manifest; then records the manifest's digest as a reference.

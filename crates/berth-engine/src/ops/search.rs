@@ -2,18 +2,19 @@
 
 use std::collections::HashMap;
 
+use berth_registry::AuthConfig;
 pub use berth_registry::search::SearchResult;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
-/// Results asked for when the request does not say (dockerd's default).
-const DEFAULT_LIMIT: u32 = 25;
-
 /// Options of [`Engine::search`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchOptions {
-    pub limit: Option<u32>,
+    /// Results wanted (1–100); 0: the index's default (25).
+    pub limit: u32,
+    /// Credentials for the index (`X-Registry-Auth`).
+    pub auth: Option<AuthConfig>,
     /// `is-official=true|false`.
     pub official: Option<bool>,
     /// `is-automated=true|false`.
@@ -24,7 +25,7 @@ pub struct SearchOptions {
 
 impl SearchOptions {
     /// Options from the API's `limit` and `filters` (`{"is-official": ["true"], "stars": ["3"]}`).
-    pub fn from_filters(limit: Option<u32>, filters: &HashMap<String, Vec<String>>) -> Result<SearchOptions> {
+    pub fn from_filters(limit: u32, filters: &HashMap<String, Vec<String>>) -> Result<SearchOptions> {
         let mut opts = SearchOptions {
             limit,
             ..Default::default()
@@ -62,8 +63,8 @@ impl SearchOptions {
 impl Engine {
     /// Searches for `term` (`busybox`, or `host:5000/term` for a registry's own search).
     pub fn search(&self, term: &str, opts: &SearchOptions) -> Result<Vec<SearchResult>> {
-        let limit = opts.limit.unwrap_or(DEFAULT_LIMIT);
-        let results = berth_registry::search_term(term, limit, &self.opts.registry.options, None)?;
+        let results =
+            berth_registry::search_term(term, opts.limit, &self.opts.registry.options, opts.auth.as_ref())?;
         Ok(results.into_iter().filter(|r| opts.keeps(r)).collect())
     }
 }
@@ -89,7 +90,7 @@ mod tests {
             for (k, v) in pairs {
                 m.entry(k.to_string()).or_default().push(v.to_string());
             }
-            SearchOptions::from_filters(None, &m)
+            SearchOptions::from_filters(0, &m)
         };
         let o = f(&[("is-official", "true"), ("stars", "3")]).unwrap();
         assert!(o.keeps(&result(true, 3)));

@@ -1,13 +1,11 @@
 //! `berth network ls`: networks sorted by name, with Docker's columns, filters and `--format`.
 
-use std::collections::BTreeMap;
-
 use berth_api::Method;
 use berth_api::client::{Body, Client, query};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 use crate::sortorder::natural_cmp;
 use crate::{opts, output};
 
@@ -67,16 +65,7 @@ fn row(n: &Value, no_trunc: bool) -> Value {
 }
 
 pub fn run(c: &Client, a: LsArgs) -> CmdResult {
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &a.filter {
-        let parsed = opts::parse_filter(f, FILTERS).map_err(|m| Failure {
-            message: m.to_string(),
-            code: 1,
-        })?;
-        if let Some((k, v)) = parsed {
-            filters.entry(k).or_default().push(v);
-        }
-    }
+    let filters = opts::parse_filters(&a.filter, FILTERS)?;
     let path = format!(
         "/networks{}",
         query(&[("filters", serde_json::to_string(&filters).unwrap_or_default())])

@@ -1,6 +1,5 @@
 //! `berth network prune`: removes the user networks no container uses, after asking (unless `-f`) as Docker does.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use berth_api::Method;
@@ -8,7 +7,7 @@ use berth_api::client::{Body, Client, query};
 use clap::Args;
 use serde_json::Value;
 
-use crate::error::{CmdResult, Failure};
+use crate::error::CmdResult;
 use crate::opts;
 
 #[derive(Debug, Args)]
@@ -35,16 +34,7 @@ fn confirmed() -> bool {
 }
 
 pub fn run(c: &Client, a: PruneArgs) -> CmdResult {
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &a.filter {
-        let parsed = opts::parse_filter(f, &["label", "label!", "until"]).map_err(|m| Failure {
-            message: m.to_string(),
-            code: 1,
-        })?;
-        if let Some((k, v)) = parsed {
-            filters.entry(k).or_default().push(v);
-        }
-    }
+    let filters = opts::parse_filters(&a.filter, &["label", "label!", "until"])?;
     // A declined prompt ends the command quietly and successfully, as in Docker.
     if !a.force && !confirmed() {
         return Ok(0);

@@ -6,9 +6,8 @@
 //! the calling thread over a channel; the first failure stops the other downloads.
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use berth_image::{Digest, ImageWriter, Unpacked};
@@ -16,6 +15,7 @@ use berth_registry::{Descriptor, Repository};
 
 use crate::error::{Error, Result};
 use crate::ops::progress::Progress;
+use crate::ops::workers;
 
 /// Downloads at once (Docker's `max-concurrent-downloads` default).
 const CONCURRENT_DOWNLOADS: usize = 3;
@@ -75,36 +75,10 @@ fn concurrently(
     tx: &Sender<Progress>,
 ) -> Result<Vec<Option<Unpacked>>> {
     let missing: Vec<usize> = (0..plan.len()).filter(|&i| !plan[i].present).collect();
-    let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Unpacked>>> = Mutex::new((0..plan.len()).map(|_| None).collect());
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..CONCURRENT_DOWNLOADS.min(missing.len()) {
-            s.spawn(|| {
-                let tx = tx.clone();
-                while !cancel.load(Ordering::Relaxed) {
-                    let Some(&i) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        return;
-                    };
-                    match fetch_one(writer, repo, &plan[i], &tx, &cancel) {
-                        Ok(u) => results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(u),
-                        Err(e) => {
-                            // The first failure is the one reported; the others are its consequence.
-                            if !cancel.swap(true, Ordering::Relaxed) {
-                                *first_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
-                            }
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        return Err(e);
-    }
-    Ok(results.into_inner().unwrap_or_else(PoisonError::into_inner))
+    workers::run(CONCURRENT_DOWNLOADS, plan.len(), &missing, &cancel, |i| {
+        fetch_one(writer, repo, &plan[i], tx, &cancel)
+    })
 }
 
 /// Vfs: fetches and adds the layers bottom first.

@@ -6,9 +6,9 @@
 //! from the workers to the calling thread over a channel; the first failure stops the others.
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use berth_image::compression::{GzipOptions, gzip_parallel};
@@ -19,9 +19,14 @@ use super::Target;
 use super::manifest::LAYER_MEDIA_TYPE;
 use crate::error::{Error, Result};
 use crate::ops::progress::Progress;
+use crate::ops::workers;
 
-/// Uploads at once.
-const CONCURRENT_UPLOADS: usize = 3;
+/// Uploads at once (dockerd's `max-concurrent-uploads` default).
+const CONCURRENT_UPLOADS: usize = 5;
+/// Mounts tried per layer before uploading it (as dockerd).
+const MOUNT_ATTEMPTS: usize = 3;
+/// Compression threads per upload at most: bounds a many-core host's threads and buffers.
+const MAX_GZIP_WORKERS: usize = 8;
 /// Least time between two `Pushing` messages of a layer.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
@@ -43,43 +48,24 @@ pub(super) fn push(
         progress(Progress::layer(l.diff_id.short(), "Waiting"));
     }
     let (tx, rx) = channel::<Progress>();
-    let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Descriptor>>> = Mutex::new(vec![None; layers.len()]);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..CONCURRENT_UPLOADS.min(layers.len()) {
-            let tx = tx.clone();
-            s.spawn(|| {
-                let tx = tx;
-                while !cancel.load(Ordering::Relaxed) {
-                    // Top layer first, as the messages.
-                    let Some(i) = layers.len().checked_sub(1 + next.fetch_add(1, Ordering::Relaxed)) else {
-                        return;
-                    };
-                    match push_one(images, target, &layers[i], &tx, &cancel) {
-                        Ok(d) => results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(d),
-                        Err(e) => {
-                            if !cancel.swap(true, Ordering::Relaxed) {
-                                *first_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
-                            }
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-        drop(tx);
+    // Top layer first, as the messages.
+    let order: Vec<usize> = (0..layers.len()).rev().collect();
+    let pushed = std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let tx = tx;
+            workers::run(CONCURRENT_UPLOADS, layers.len(), &order, &cancel, |i| {
+                push_one(images, target, &layers[i], &tx, &cancel)
+            })
+        });
         for p in rx {
             progress(p);
         }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        return Err(e);
-    }
-    results
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
+        worker
+            .join()
+            .unwrap_or_else(|_| Err(Error::Runtime("layer upload thread panicked".into())))
+    })?;
+    pushed
         .into_iter()
         .map(|d| d.ok_or_else(|| Error::Runtime("layer push cancelled".into())))
         .collect()
@@ -94,27 +80,38 @@ fn push_one(
     cancel: &AtomicBool,
 ) -> Result<Descriptor> {
     let id = layer.diff_id.short();
-    let sources: Vec<LayerSource> = images
-        .layer_sources(&layer.diff_id)?
+    // Blobs of this layer recorded in this registry, with their repository's path there.
+    let sources = images
+        .layer_sources(&layer.diff_id)
+        .unwrap_or_default()
         .into_iter()
         .filter(|s| GZIP_TYPES.contains(&s.media_type.as_str()))
-        .filter(|s| registry_of(&s.repository) == target.registry)
-        .collect();
+        .filter_map(|s| {
+            let path = s
+                .repository
+                .strip_prefix(target.registry.as_str())?
+                .strip_prefix('/')
+                .filter(|p| !p.is_empty())?
+                .to_string();
+            Some((s, path))
+        })
+        .collect::<Vec<_>>();
     let descriptor = |s: &LayerSource| Descriptor {
         media_type: LAYER_MEDIA_TYPE.to_string(),
         digest: s.digest.to_string(),
         size: s.size,
         platform: None,
     };
-    for s in sources.iter().filter(|s| s.repository == target.repository) {
-        if target.repo.blob_exists(&descriptor(s))? {
+    // As dockerd: a check or mount that fails is no reason to fail the push; the layer is uploaded instead.
+    for (s, _) in sources.iter().filter(|(s, _)| s.repository == target.repository) {
+        if target.repo.blob_exists(&descriptor(s)).unwrap_or(false) {
             let _ = tx.send(Progress::layer(id, "Layer already exists"));
             return Ok(descriptor(s));
         }
     }
-    for s in sources.iter().filter(|s| s.repository != target.repository) {
-        let from = &s.repository[target.registry.len() + 1..];
-        if target.repo.mount_blob(&s.digest.to_string(), from)? {
+    let elsewhere = sources.iter().filter(|(s, _)| s.repository != target.repository);
+    for (s, from) in elsewhere.take(MOUNT_ATTEMPTS) {
+        if target.repo.mount_blob(s.digest.as_str(), from).unwrap_or(false) {
             remember(images, target, &layer.diff_id, &descriptor(s));
             let _ = tx.send(Progress::layer(id, &format!("Mounted from {from}")));
             return Ok(descriptor(s));
@@ -158,10 +155,15 @@ fn upload(
     let total = tar.len();
     let _ = tx.send(Progress::bytes(id, "Pushing", 0, total));
     let (reader, mut writer) = io::pipe().map_err(|e| Error::io("create a pipe", e))?;
-    let failed: Arc<Mutex<Option<Error>>> = Arc::default();
+    // The compressor's outcome, stored before its end of the pipe closes; none: it died (a panic).
+    let outcome: Mutex<Option<Result<()>>> = Mutex::new(None);
+    let gzip = GzipOptions {
+        workers: GzipOptions::default().workers.min(MAX_GZIP_WORKERS),
+        ..GzipOptions::default()
+    };
     std::thread::scope(|s| {
         let compressor = {
-            let (failed, tx, id) = (failed.clone(), tx.clone(), id.to_string());
+            let (outcome, tx, id) = (&outcome, tx.clone(), id.to_string());
             s.spawn(move || {
                 let mut counted = Counted {
                     inner: tar,
@@ -172,16 +174,15 @@ fn upload(
                     }),
                     cancel,
                 };
-                if let Err(e) = gzip_parallel(&mut counted, &mut writer, GzipOptions::default()) {
-                    *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.into());
-                }
-                // The writer is dropped after the outcome is stored: the upload sees it at end of stream.
+                let done = gzip_parallel(&mut counted, &mut writer, gzip);
+                *outcome.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(done.map(drop).map_err(Error::from));
                 drop(writer);
             })
         };
         let mut body = Checked {
             inner: reader,
-            failed: &failed,
+            outcome: &outcome,
             gave_failure: false,
         };
         let uploaded = match how {
@@ -191,15 +192,23 @@ fn upload(
         let compression_failed = body.gave_failure;
         // Unblocks a compressor still writing (the upload failed early).
         drop(body);
-        let _ = compressor.join();
-        let failure = failed.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if compressor.join().is_err() {
+            return Err(Error::Runtime(format!(
+                "compressing layer {id} failed: its thread panicked"
+            )));
+        }
+        let compressed = outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| Err(Error::Runtime(format!("compressing layer {id} stopped"))));
         // The compressor's failure is the cause when the upload met it; otherwise it is the consequence of an
         // upload that stopped reading (a broken pipe), and the upload's error says why.
-        let (digest, size) = match (uploaded, failure) {
-            (Err(_), Some(e)) if compression_failed => return Err(e),
+        let (digest, size) = match (uploaded, compressed) {
+            (Err(_), Err(e)) if compression_failed => return Err(e),
             (Err(e), _) => return Err(e.into()),
-            (Ok(_), Some(e)) => return Err(e),
-            (Ok(done), None) => done,
+            (Ok(_), Err(e)) => return Err(e),
+            (Ok(done), Ok(())) => done,
         };
         Ok(Descriptor {
             media_type: LAYER_MEDIA_TYPE.to_string(),
@@ -221,11 +230,6 @@ fn remember(images: &ImageStore, target: &Target<'_>, diff_id: &Digest, d: &Desc
         };
         let _ = images.add_layer_source(diff_id, source);
     }
-}
-
-/// The registry part of a recorded repository (`127.0.0.1:5000/x` → `127.0.0.1:5000`).
-fn registry_of(repository: &str) -> &str {
-    repository.split_once('/').map_or(repository, |(r, _)| r)
 }
 
 /// The layer's tar, counted for progress and stopped when the push is cancelled.
@@ -252,10 +256,11 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
-/// The compressed stream as the upload reads it: its end is an error when compression failed.
+/// The compressed stream as the upload reads it: its end is an error unless compression finished well, so a
+/// failed or dead compressor never lets a truncated blob be committed.
 struct Checked<'a> {
     inner: io::PipeReader,
-    failed: &'a Mutex<Option<Error>>,
+    outcome: &'a Mutex<Option<Result<()>>>,
     /// The compressor's failure was handed to the upload.
     gave_failure: bool,
 }
@@ -263,16 +268,59 @@ struct Checked<'a> {
 impl Read for Checked<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n == 0
-            && let Some(e) = self
-                .failed
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .as_ref()
-        {
-            self.gave_failure = true;
-            return Err(io::Error::other(e.to_string()));
+        if n > 0 {
+            return Ok(n);
         }
-        Ok(n)
+        match self
+            .outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            Some(Ok(())) => Ok(0),
+            Some(Err(e)) => {
+                self.gave_failure = true;
+                Err(io::Error::other(e.to_string()))
+            }
+            None => {
+                self.gave_failure = true;
+                Err(io::Error::other("layer compression stopped"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an upload reads through [`Checked`] once the compressor closed its end with `outcome`.
+    fn read_all(outcome: Option<Result<()>>) -> (io::Result<Vec<u8>>, bool) {
+        let (reader, mut writer) = io::pipe().unwrap();
+        io::Write::write_all(&mut writer, b"gzip bytes").unwrap();
+        drop(writer);
+        let outcome = Mutex::new(outcome);
+        let mut body = Checked {
+            inner: reader,
+            outcome: &outcome,
+            gave_failure: false,
+        };
+        let mut out = Vec::new();
+        let r = body.read_to_end(&mut out).map(|_| out);
+        (r, body.gave_failure)
+    }
+
+    #[test]
+    fn the_stream_ends_well_only_when_compression_did() {
+        let (r, gave) = read_all(Some(Ok(())));
+        assert_eq!(r.unwrap(), b"gzip bytes");
+        assert!(!gave);
+        let (r, gave) = read_all(Some(Err(Error::Runtime("disk on fire".into()))));
+        assert!(r.unwrap_err().to_string().contains("disk on fire"));
+        assert!(gave);
+        // A compressor that died without a word (a panic): the blob is not complete.
+        let (r, gave) = read_all(None);
+        assert!(r.is_err());
+        assert!(gave);
     }
 }
