@@ -8,11 +8,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::challenge::Challenge;
-use crate::credentials::AuthConfig;
+use crate::credentials::{AuthConfig, encode_auth};
 use crate::error::{Error, Result};
 use crate::refusal::Refusal;
 use crate::transport::{Transport, urlencode};
@@ -80,11 +79,7 @@ impl Authorizer {
 
     fn basic_header(&self) -> Option<String> {
         let c = self.creds.as_ref().filter(|c| !c.username.is_empty())?;
-        let raw = format!("{}:{}", c.username, c.password);
-        Some(format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        ))
+        Some(format!("Basic {}", encode_auth(&c.username, &c.password)))
     }
 
     /// The `Authorization` header to send for `scope`, if one is known already.

@@ -44,17 +44,38 @@ impl AuthConfig {
             && self.registry_token.is_empty()
     }
 
-    /// Encodes these credentials for `server` as the Docker API's `X-Registry-Auth` header (base64url JSON), as
-    /// Docker's CLI sends them.
-    pub fn to_header(&self, server: &str) -> String {
-        let json = serde_json::json!({
+    /// These credentials for `server` as Docker's API carries them (`POST /auth`'s body; `X-Registry-Auth`).
+    pub fn to_json(&self, server: &str) -> serde_json::Value {
+        serde_json::json!({
             "username": self.username,
             "password": self.password,
             "serveraddress": server,
             "identitytoken": self.identity_token,
             "registrytoken": self.registry_token,
-        });
-        base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
+        })
+    }
+
+    /// Encodes these credentials for `server` as the Docker API's `X-Registry-Auth` header (base64url JSON), as
+    /// Docker's CLI sends them.
+    pub fn to_header(&self, server: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE.encode(self.to_json(server).to_string())
+    }
+
+    /// Decodes Docker's JSON form of credentials ([`AuthConfig::to_json`]; `auth` may carry base64
+    /// `user:password`); returns them with the server address. `what` names the source in errors.
+    pub fn from_json(bytes: &[u8], what: &str) -> Result<(AuthConfig, String)> {
+        let h: HeaderAuth = serde_json::from_slice(bytes)
+            .map_err(|e| Error::InvalidArgument(format!("invalid {what}: {e}")))?;
+        let mut auth = AuthConfig {
+            username: h.username,
+            password: h.password,
+            identity_token: h.identitytoken,
+            registry_token: h.registrytoken,
+        };
+        if auth.username.is_empty() && !h.auth.is_empty() {
+            (auth.username, auth.password) = decode_auth(&h.auth)?;
+        }
+        Ok((auth, h.serveraddress))
     }
 
     /// Decodes the Docker API's `X-Registry-Auth` header (base64url JSON; padding optional). An empty header or
@@ -69,18 +90,7 @@ impl AuthConfig {
             .decode(value.trim_end_matches('='))
             .or_else(|_| base64::engine::general_purpose::STANDARD.decode(value))
             .map_err(|_| Error::InvalidArgument("invalid X-Registry-Auth header: not base64".into()))?;
-        let h: HeaderAuth = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::InvalidArgument(format!("invalid X-Registry-Auth header: {e}")))?;
-        let mut auth = AuthConfig {
-            username: h.username,
-            password: h.password,
-            identity_token: h.identitytoken,
-            registry_token: h.registrytoken,
-        };
-        if auth.username.is_empty() && !h.auth.is_empty() {
-            (auth.username, auth.password) = decode_auth(&h.auth)?;
-        }
-        Ok(auth)
+        Ok(AuthConfig::from_json(&bytes, "X-Registry-Auth header")?.0)
     }
 }
 
@@ -89,12 +99,18 @@ impl AuthConfig {
 struct HeaderAuth {
     username: String,
     password: String,
+    serveraddress: String,
     auth: String,
     identitytoken: String,
     registrytoken: String,
 }
 
-/// `base64("user:password")`.
+/// `base64("user:password")`: config.json's `auth` and the value of a `Basic` authorization.
+pub(crate) fn encode_auth(username: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+}
+
+/// Decodes [`encode_auth`]'s form.
 pub(crate) fn decode_auth(b64: &str) -> Result<(String, String)> {
     let bad = || Error::Credentials("invalid auth configuration file: bad base64 auth".into());
     let bytes = base64::engine::general_purpose::STANDARD

@@ -13,12 +13,11 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::cred_helper::Helper;
-use crate::credentials::{AuthConfig, DOCKER_HUB_KEY, config_key, normalize_key};
+use crate::credentials::{AuthConfig, DOCKER_HUB_KEY, config_key, encode_auth, normalize_key};
 use crate::error::{Error, Result};
 
 /// Distinguishes the temp files of concurrent writes of one process.
@@ -186,9 +185,10 @@ impl CredentialStore {
 fn file_entry(auth: &AuthConfig) -> Map<String, Value> {
     let mut entry = Map::new();
     if !auth.username.is_empty() || !auth.password.is_empty() {
-        let raw = format!("{}:{}", auth.username, auth.password);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-        entry.insert("auth".into(), Value::String(encoded));
+        entry.insert(
+            "auth".into(),
+            Value::String(encode_auth(&auth.username, &auth.password)),
+        );
     }
     if !auth.identity_token.is_empty() {
         entry.insert("identitytoken".into(), Value::String(auth.identity_token.clone()));

@@ -5,10 +5,9 @@
 //! (`https://index.docker.io`, with `library/` dropped). A registry without the v1 API (any distribution
 //! registry) answers 404, which Docker reports as `unexpected status code 404`.
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::AuthConfig;
+use crate::credentials::{AuthConfig, encode_auth};
 use crate::endpoint::{self, DOCKER_HUB, RegistryOptions};
 use crate::error::{Error, Result};
 use crate::transport::{Transport, urlencode};
@@ -111,10 +110,9 @@ pub fn search(base: &str, term: &str, limit: u32, auth: Option<&AuthConfig>) -> 
         base.trim_end_matches('/'),
         urlencode(term)
     );
-    let basic = auth.filter(|a| !a.username.is_empty()).map(|a| {
-        let raw = format!("{}:{}", a.username, a.password);
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
-    });
+    let basic = auth
+        .filter(|a| !a.username.is_empty())
+        .map(|a| format!("Basic {}", encode_auth(&a.username, &a.password)));
     let mut resp = Transport::new().get(&url, Some("application/json"), basic.as_deref())?;
     let status = resp.status().as_u16();
     if status != 200 {

@@ -2,7 +2,7 @@
 //! whole body with chunked transfer encoding (what Docker's pusher does), or chunked, sequential `PATCH`es
 //! with `Content-Range` and `Content-Length` (the distribution spec's chunked upload, for registries that
 //! refuse the streamed form). Either way the bytes are hashed (sha256) and counted as they go, the count is
-//! reported to a progress callback, and the session ends with `PUT <location>?digest=sha256:<computed>`.
+//! and the session ends with `PUT <location>?digest=sha256:<computed>`.
 
 use std::io::{self, Read};
 
@@ -21,17 +21,15 @@ struct Hashing<'a> {
     inner: &'a mut (dyn Read + Send),
     hasher: Sha256,
     count: u64,
-    progress: &'a mut dyn FnMut(u64),
     failure: Option<String>,
 }
 
 impl<'a> Hashing<'a> {
-    fn new(inner: &'a mut (dyn Read + Send), progress: &'a mut dyn FnMut(u64)) -> Self {
+    fn new(inner: &'a mut (dyn Read + Send)) -> Self {
         Hashing {
             inner,
             hasher: Sha256::new(),
             count: 0,
-            progress,
             failure: None,
         }
     }
@@ -65,23 +63,15 @@ impl Read for Hashing<'_> {
         })?;
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
-        if n > 0 {
-            (self.progress)(self.count);
-        }
         Ok(n)
     }
 }
 
 impl Repository<'_> {
-    /// Uploads a blob of unknown size in one streamed `PATCH`; `progress` is told the bytes sent so far.
-    /// Returns the blob's digest and size.
-    pub fn upload_stream(
-        &self,
-        body: &mut (dyn Read + Send),
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<(String, u64)> {
+    /// Uploads a blob of unknown size in one streamed `PATCH`. Returns the blob's digest and size.
+    pub fn upload_stream(&self, body: &mut (dyn Read + Send)) -> Result<(String, u64)> {
         self.with_session(|s| {
-            let mut reader = Hashing::new(body, progress);
+            let mut reader = Hashing::new(body);
             let headers = [OCTET_STREAM];
             let sent = self.push_send(
                 None,
@@ -98,19 +88,13 @@ impl Repository<'_> {
         })
     }
 
-    /// Uploads a blob of unknown size in `PATCH`es of `chunk_size` bytes; `progress` is told the bytes sent so
-    /// far. Returns the blob's digest and size.
-    pub fn upload_chunks(
-        &self,
-        body: &mut (dyn Read + Send),
-        chunk_size: usize,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<(String, u64)> {
+    /// Uploads a blob of unknown size in `PATCH`es of `chunk_size` bytes. Returns the blob's digest and size.
+    pub fn upload_chunks(&self, body: &mut (dyn Read + Send), chunk_size: usize) -> Result<(String, u64)> {
         if chunk_size == 0 {
             return Err(Error::InvalidArgument("upload chunk size must not be 0".into()));
         }
         self.with_session(|s| {
-            let mut reader = Hashing::new(body, progress);
+            let mut reader = Hashing::new(body);
             let mut buf = vec![0u8; chunk_size];
             loop {
                 let start = reader.count;
@@ -182,21 +166,16 @@ mod tests {
     fn hashing_counts_and_fills() {
         let data = b"hello world, a little longer than one chunk";
         let mut src: &[u8] = data;
-        let mut seen = Vec::new();
-        let mut progress = |n| seen.push(n);
-        let mut h = Hashing::new(&mut src, &mut progress);
+        let mut h = Hashing::new(&mut src);
         let mut buf = [0u8; 16];
         assert_eq!(h.fill(&mut buf).unwrap(), 16);
         let mut rest = Vec::new();
         h.read_to_end(&mut rest).unwrap();
         assert_eq!(h.count, data.len() as u64);
         assert_eq!(h.digest(), crate::manifest::sha256_digest(data));
-        assert_eq!(seen.last(), Some(&(data.len() as u64)));
-        assert!(seen.windows(2).all(|w| w[0] < w[1]));
 
         let mut src = Failing(5);
-        let mut ignore = |_| {};
-        let mut h = Hashing::new(&mut src, &mut ignore);
+        let mut h = Hashing::new(&mut src);
         let e = h.fill(&mut [0u8; 16]).unwrap_err();
         assert!(matches!(e, Error::Source(_)));
         assert_eq!(e.to_string(), "read blob content: disk on fire");

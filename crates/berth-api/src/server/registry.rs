@@ -6,34 +6,16 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use berth_engine::{AuthConfig, SearchOptions};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::params::{Params, parse_json};
+use super::params::Params;
 use super::{Shared, blocking};
 use crate::error::{Error, Result};
 
-/// The body of `POST /auth` (Docker's `AuthConfig`).
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct AuthRequest {
-    username: String,
-    password: String,
-    serveraddress: String,
-    identitytoken: String,
-    registrytoken: String,
-}
-
 /// `POST /auth`: 200 `{"Status": "Login Succeeded", "IdentityToken": …}`, or 401 with the registry's refusal.
 pub async fn auth(State(d): State<Shared>, body: Bytes) -> Result<Json<Value>> {
-    let req: AuthRequest = parse_json(&body)?;
-    let creds = AuthConfig {
-        username: req.username,
-        password: req.password,
-        identity_token: req.identitytoken,
-        registry_token: req.registrytoken,
-    };
-    let server = req.serveraddress;
+    let (creds, server) =
+        AuthConfig::from_json(&body, "JSON").map_err(|e| Error::bad_request(e.to_string()))?;
     let login = blocking(&d, move |d| {
         d.engine.login(&creds, &server).map_err(|e| match e {
             berth_engine::Error::Registry(r) if r.kind() == berth_engine::RegistryErrorKind::Unauthorized => {

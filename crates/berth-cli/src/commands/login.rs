@@ -10,7 +10,7 @@ use berth_api::Method;
 use berth_api::client::{Body, Client};
 use berth_registry::{AuthConfig, CredentialStore, DockerConfig, Kept, server_key};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{CmdResult, Failure};
 
@@ -125,13 +125,7 @@ pub fn login(c: &Client, a: LoginArgs) -> CmdResult {
 
 /// Asks the engine to check `auth` against the registry; the identity token it may hand back.
 fn authenticate(c: &Client, auth: &AuthConfig, key: &str) -> Result<Option<String>, Failure> {
-    let body = json!({
-        "username": auth.username,
-        "password": auth.password,
-        "identitytoken": auth.identity_token,
-        "serveraddress": key,
-    });
-    let answer: Value = c.json(Method::POST, "/auth", Body::json(&body))?;
+    let answer: Value = c.json(Method::POST, "/auth", Body::json(&auth.to_json(key)))?;
     Ok(answer["IdentityToken"]
         .as_str()
         .filter(|t| !t.is_empty())

@@ -46,7 +46,7 @@ fn htpasswd_push_and_login() {
     assert_eq!(right.check_login().unwrap(), None);
     let repo = right.repository_for_push("p/x", "p/x");
     repo.upload_bytes(data, &digest).unwrap();
-    let (d, _) = repo.upload_stream(&mut &b"streamed"[..], &mut |_| {}).unwrap();
+    let (d, _) = repo.upload_stream(&mut &b"streamed"[..]).unwrap();
     assert_eq!(d, sha256_digest(b"streamed"));
     let other = right.repository_for_push("p/y", "p/y");
     assert!(other.mount_blob(&digest, "p/x").unwrap());
@@ -111,7 +111,7 @@ fn token_registry_push_mount_and_login() {
     );
     let (d, size) = by_token
         .repository_for_push("team/tok", "team/tok")
-        .upload_chunks(&mut &b"pushed with a refresh token"[..], 8, &mut |_| {})
+        .upload_chunks(&mut &b"pushed with a refresh token"[..], 8)
         .unwrap();
     assert_eq!((d, size), (sha256_digest(b"pushed with a refresh token"), 27));
     assert!(

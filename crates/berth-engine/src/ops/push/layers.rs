@@ -186,8 +186,8 @@ fn upload(
             gave_failure: false,
         };
         let uploaded = match how {
-            Upload::Streamed => target.repo.upload_stream(&mut body, &mut |_| {}),
-            Upload::Chunked => target.repo.upload_chunks(&mut body, CHUNK, &mut |_| {}),
+            Upload::Streamed => target.repo.upload_stream(&mut body),
+            Upload::Chunked => target.repo.upload_chunks(&mut body, CHUNK),
         };
         let compression_failed = body.gave_failure;
         // Unblocks a compressor still writing (the upload failed early).
