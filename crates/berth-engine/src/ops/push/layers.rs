@@ -1,4 +1,4 @@
-//! The layers of one push, up to three at once (besides compression's own threads). Each is, in order of cost:
+//! The layers of one push, up to five at once (besides compression's own threads). Each is, in order of cost:
 //! already in the target repository (a blob the store remembers seeing there, confirmed with `HEAD`), mountable
 //! from another repository of the same registry, or uploaded: its tar rebuilt from the store, gzip-compressed on
 //! every core and streamed to the registry while the compressed bytes are hashed, so nothing is staged on disk.
