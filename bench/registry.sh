@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/registry.sh [--runs N] [--no-berth-push] [--strace] [--python DIR] [--out FILE]
+# bench/registry.sh [--runs N] [--strace] [--python DIR] [--out FILE]
 #
 # Issue 5 benchmark: pull and push of a 3-layer image (busybox, a Python
 # standard library of ~255 MB / ~7,700 files, one small RUN layer) against a
@@ -22,7 +22,6 @@ BERTH=${BERTH:-$REPO/target/release/berth}
 RUNS=5             # timed pulls and pushes per engine
 PY_SRC=/root/.pyenv/versions/3.11.7/lib/python3.11 # the tree of the big layer (site-packages emptied)
 PY_DIR=""          # where it lands in the image: /usr/lib/<its name>
-BERTH_PUSH=1       # 0 with --no-berth-push: Docker's push alone, no interop check
 STRACE=0           # 1 with --strace: one extra pull per engine under strace -c
 OUT=""
 ARGS="$*"
@@ -36,12 +35,11 @@ LEFTOVER_MIB=50    # a data root above this after rmi + prune still holds layers
 
 usage() {
     cat <<EOF
-usage: $0 [--runs N] [--no-berth-push] [--strace] [--python DIR] [--out FILE]
+usage: $0 [--runs N] [--strace] [--python DIR] [--out FILE]
   --runs N          timed pulls and pushes per engine (default $RUNS)
-  --no-berth-push   time Docker's push alone (while berth has no push); no interop check
   --strace          one more pull per engine under strace -c -f (berth CLI; dockerd attached)
   --python DIR      tree of the big layer (default $PY_SRC; its site-packages are left out)
-  --out FILE        results file (default bench/results/issue5-<date>[-no-berth-push].md)
+  --out FILE        results file (default bench/results/issue5-<date>.md)
 env: BERTH=path of the berth binary (default target/release/berth)
 EOF
 }
@@ -54,7 +52,6 @@ parse_args() {
                 RUNS=$2
                 shift
                 ;;
-            --no-berth-push) BERTH_PUSH=0 ;;
             --strace) STRACE=1 ;;
             --python)
                 [[ -d ${2:-} ]] || die "--python needs a directory"
@@ -79,9 +76,7 @@ parse_args() {
     done
     [[ $BERTH == /* ]] || BERTH=$PWD/$BERTH
     if [[ -z $OUT ]]; then
-        OUT=$REPO/bench/results/issue5-$(date +%F)
-        ((BERTH_PUSH)) || OUT+=-no-berth-push
-        OUT+=.md
+        OUT=$REPO/bench/results/issue5-$(date +%F).md
     fi
     [[ -d $PY_SRC ]] || die "$PY_SRC not found: name the tree of the big layer with --python DIR"
     PY_DIR=/usr/lib/${PY_SRC##*/}
@@ -93,10 +88,6 @@ check_prereqs() {
     check_tools "${tools[@]}"
     [[ -x $BERTH ]] || die "berth binary not found at $BERTH: build it (cargo build --release -p berth-cli)
        or point BERTH at it"
-    if ((BERTH_PUSH)) && ! "$BERTH" push --help >/dev/null 2>&1; then
-        die "$BERTH has no 'push' command: rebuild berth once push lands,
-       or pass --no-berth-push to time Docker's push alone"
-    fi
 }
 
 # ----------------------------------------------------------------- engines --
@@ -362,7 +353,6 @@ case_push() {
     local i e img
     for ((i = 0; i < RUNS; i++)); do
         for e in $(order "$i"); do
-            if [[ $e == berth ]] && ((!BERTH_PUSH)); then continue; fi
             start_registry "registry-push-$e-$i"
             img=127.0.0.1:$REG_PORT/bench/py:latest
             eng "$e" tag "$SRC_IMG" "$img" || die "$e tag failed"
@@ -378,9 +368,6 @@ case_push() {
         done
     done
     commit_samples push
-    if ((!BERTH_PUSH)); then
-        for i in push push_cpu push_rss; do echo "--no-berth-push" >"$WORK/results/$i.berth.na"; done
-    fi
 }
 
 # 3. Interop: the image berth pushes (to a fresh registry) is pulled and run
@@ -544,12 +531,8 @@ main() {
     fi
     log "case 2: push"
     case_push
-    if ((BERTH_PUSH)); then
-        log "case 3: interop"
-        case_interop
-    else
-        CHECKS+=("interop (docker pulls and runs what berth pushed): not run (--no-berth-push)")
-    fi
+    log "case 3: interop"
+    case_interop
     write_report
 }
 
