@@ -357,3 +357,59 @@ fn search_of_a_registry_without_a_search_api_is_one_clear_line() {
         "invalid filter",
     );
 }
+
+#[test]
+fn a_client_that_goes_away_cancels_the_push() {
+    use std::io::{Read, Write};
+    let reg = Registry::start();
+    let d = common::daemon::Daemon::start();
+    // A layer of many files: rebuilding and compressing it takes long enough to go away in the middle.
+    let names: Vec<String> = (0..30_000).map(|i| format!("many/f{i:05}")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    let tar = d.env.dir.path().join("many.tar");
+    std::fs::write(&tar, common::registry::files_tar(&files)).unwrap();
+    let name = format!("{}/gone", reg.host);
+    d.env
+        .berth(&[
+            "-H",
+            &d.host(),
+            "import",
+            tar.to_str().unwrap(),
+            &format!("{name}:1"),
+        ])
+        .ok();
+    let mut s = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    let request = format!(
+        "POST /v1.41/images/{name}/push?tag=1 HTTP/1.1\r\nHost: berth\r\nX-Registry-Auth: e30=\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("Preparing") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(s);
+    // Uncancelled, this push puts its manifest within about 3 s (measured with the cancel disabled); cancelled,
+    // never.
+    let manifest = format!("http://{}/v2/gone/manifests/1", reg.host);
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let accept = "application/vnd.docker.distribution.manifest.v2+json";
+    for _ in 0..24 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let status = agent
+            .get(&manifest)
+            .header("Accept", accept)
+            .call()
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 404, "the push went on after its client left");
+    }
+    // The same push with a client that stays succeeds.
+    let out = d.docker(&["push", &format!("{name}:1")]).ok();
+    assert!(out.contains("1: digest: sha256:"), "{out}");
+}

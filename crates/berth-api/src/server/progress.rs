@@ -2,6 +2,9 @@
 //! (`{"status","progressDetail","progress","id"}`, a push's `aux` result), a failure after the first line as an
 //! `{"errorDetail":{"message"},"error"}` line, a failure before it as an ordinary error status.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,8 +25,9 @@ enum Item {
     Failed(Error),
 }
 
-/// Runs `work` on the blocking pool, streaming the progress it reports.
-pub(super) async fn stream<F>(work: F) -> Result<Response>
+/// Runs `work` on the blocking pool, streaming the progress it reports; `cancel` is raised when the client has
+/// gone away (its stream is dropped), which the work watches to stop early, as dockerd does.
+pub(super) async fn stream<F>(cancel: Arc<AtomicBool>, work: F) -> Result<Response>
 where
     F: FnOnce(&mut dyn FnMut(Progress)) -> berth_engine::Result<()> + Send + 'static,
 {
@@ -32,8 +36,9 @@ where
         let mut started = false;
         let mut report = |msg: Progress| {
             started = true;
-            // A client that went away stops reading; the work still completes.
-            let _ = tx.blocking_send(Item::Line(line(&progress_json(&msg))));
+            if tx.blocking_send(Item::Line(line(&progress_json(&msg)))).is_err() {
+                cancel.store(true, Ordering::Relaxed);
+            }
         };
         // A panic is a failure the client must hear of, not an end of stream that reads as success.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut report)))

@@ -43,8 +43,9 @@ pub(super) async fn pull(d: Shared, p: Params, headers: &HeaderMap) -> Result<Re
         platform: p.get("platform").filter(|s| !s.is_empty()).map(str::to_string),
         all_tags,
         auth: auth_of(headers),
+        cancel: Default::default(),
     };
-    stream(move |progress| {
+    stream(opts.cancel.clone(), move |progress| {
         let pulled = d.engine.pull(&reference, &opts, progress)?;
         // As dockerd: the event's id is the reference, its name the repository.
         if let Ok(r) = Reference::parse_normalized(&pulled.reference) {
@@ -60,8 +61,9 @@ pub(super) async fn push(d: Shared, name: &str, p: Params, headers: &HeaderMap) 
     let (reference, _) = reference_of(&p, name)?;
     let opts = PushOptions {
         auth: auth_of(headers),
+        cancel: Default::default(),
     };
-    stream(move |progress| {
+    stream(opts.cancel.clone(), move |progress| {
         d.engine.push(&reference, &opts, progress)?;
         if let Ok(r) = Reference::parse_normalized(&reference) {
             d.image_event("push", &r.familiar(), &r.familiar_name());

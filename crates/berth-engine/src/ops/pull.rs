@@ -7,6 +7,9 @@
 
 mod layers;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use berth_image::{Digest, ImageConfig, ImageId, LayerSource, Reference, digest::chain_id};
 use berth_registry::{AuthConfig, Client, Platform, Repository};
 
@@ -27,6 +30,8 @@ pub struct PullOptions {
     pub all_tags: bool,
     /// Credentials that came with the request (`X-Registry-Auth`; the client reads its `config.json`).
     pub auth: Option<AuthConfig>,
+    /// Raised to stop the pull (the client went away); nothing half-pulled is kept.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// What a pull stored.
@@ -70,12 +75,12 @@ impl Engine {
         for mirror in settings.mirrors_of(named.domain()) {
             let client = Client::new(mirror, creds.clone());
             // As dockerd: a mirror that fails is passed over for the next place, the registry itself last.
-            if let Ok(pulled) = self.pull_from(&client, &named, opts.all_tags, platform.as_ref(), progress) {
+            if let Ok(pulled) = self.pull_from(&client, &named, opts, platform.as_ref(), progress) {
                 return Ok(pulled);
             }
         }
         let client = Client::new(settings.endpoint(named.domain()), creds);
-        self.pull_from(&client, &named, opts.all_tags, platform.as_ref(), progress)
+        self.pull_from(&client, &named, opts, platform.as_ref(), progress)
     }
 
     /// Pulls `named` (every tag of its repository with `all_tags`) through `client`.
@@ -83,14 +88,15 @@ impl Engine {
         &self,
         client: &Client,
         named: &Reference,
-        all_tags: bool,
+        opts: &PullOptions,
         platform: Option<&Platform>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Pulled> {
         let repo = client.repository(named.path(), &named.familiar_name());
-        if !all_tags {
+        let cancel = &opts.cancel;
+        if !opts.all_tags {
             let named = named.clone().with_default_tag();
-            let stored = self.pull_reference(&repo, &named, platform, progress)?;
+            let stored = self.pull_reference(&repo, &named, platform, cancel, progress)?;
             let verb = if stored.updated {
                 "Downloaded newer image for"
             } else {
@@ -109,7 +115,7 @@ impl Engine {
         let mut updated = false;
         for tag in &tags {
             let tagged = named.with_tag(tag)?;
-            let stored = self.pull_reference(&repo, &tagged, platform, progress)?;
+            let stored = self.pull_reference(&repo, &tagged, platform, cancel, progress)?;
             progress(Progress::message(format!("Digest: {}", stored.digest)));
             updated |= stored.updated;
             last = Some(stored.id);
@@ -141,6 +147,7 @@ impl Engine {
         repo: &Repository<'_>,
         named: &Reference,
         platform: Option<&Platform>,
+        cancel: &AtomicBool,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Stored> {
         let wanted = platform.cloned().unwrap_or_else(Platform::host);
@@ -206,7 +213,7 @@ impl Engine {
                 present,
             });
         }
-        layers::fetch(&mut writer, repo, &plan, progress)?;
+        layers::fetch(&mut writer, repo, &plan, cancel, progress)?;
         let digest = Digest::parse(&resolved.digest)?;
         let references = [named.clone(), named.with_digest(digest)];
         let stored = writer.commit(&config_raw, &references, None)?;

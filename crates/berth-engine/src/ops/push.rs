@@ -8,6 +8,9 @@
 mod layers;
 mod manifest;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use berth_image::{Digest, Image, Reference};
 use berth_registry::{AuthConfig, Client, Repository};
 
@@ -20,6 +23,8 @@ use crate::ops::progress::{Progress, PushedManifest};
 pub struct PushOptions {
     /// Credentials that came with the request (`X-Registry-Auth`).
     pub auth: Option<AuthConfig>,
+    /// Raised to stop the push (the client went away): no manifest is put.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// Where a push goes.
@@ -60,7 +65,7 @@ impl Engine {
             repository: named.name(),
         };
         for (tag, image) in &tags {
-            self.push_tag(&target, &named, tag, image, progress)?;
+            self.push_tag(&target, &named, tag, image, &opts.cancel, progress)?;
         }
         Ok(())
     }
@@ -104,9 +109,13 @@ impl Engine {
         named: &Reference,
         tag: &str,
         image: &Image,
+        cancel: &AtomicBool,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<()> {
-        let blobs = layers::push(&self.images, target, &image.layers, progress)?;
+        let blobs = layers::push(&self.images, target, &image.layers, cancel, progress)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Runtime("push cancelled".into()));
+        }
         let config = manifest::config_descriptor(&image.raw_config);
         if !target.repo.blob_exists(&config)? {
             target.repo.upload_bytes(&image.raw_config, &config.digest)?;

@@ -37,6 +37,7 @@ pub(super) fn fetch(
     writer: &mut ImageWriter<'_>,
     repo: &Repository<'_>,
     plan: &[Planned],
+    cancel: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
     let (tx, rx) = channel::<Progress>();
@@ -44,7 +45,7 @@ pub(super) fn fetch(
     std::thread::scope(|s| {
         let worker = s.spawn(move || {
             if independent {
-                let mut unpacked = concurrently(writer, repo, plan, &tx)?;
+                let mut unpacked = concurrently(writer, repo, plan, &tx, cancel)?;
                 drop(tx);
                 for (i, p) in plan.iter().enumerate() {
                     match unpacked[i].take() {
@@ -54,7 +55,7 @@ pub(super) fn fetch(
                 }
                 Ok(())
             } else {
-                in_order(writer, repo, plan, &tx)
+                in_order(writer, repo, plan, &tx, cancel)
             }
         });
         for p in rx {
@@ -73,11 +74,11 @@ fn concurrently(
     repo: &Repository<'_>,
     plan: &[Planned],
     tx: &Sender<Progress>,
+    cancel: &AtomicBool,
 ) -> Result<Vec<Option<Unpacked>>> {
     let missing: Vec<usize> = (0..plan.len()).filter(|&i| !plan[i].present).collect();
-    let cancel = AtomicBool::new(false);
-    workers::run(CONCURRENT_DOWNLOADS, plan.len(), &missing, &cancel, |i| {
-        fetch_one(writer, repo, &plan[i], tx, &cancel)
+    workers::run(CONCURRENT_DOWNLOADS, plan.len(), &missing, cancel, |i| {
+        fetch_one(writer, repo, &plan[i], tx, cancel)
     })
 }
 
@@ -87,13 +88,13 @@ fn in_order(
     repo: &Repository<'_>,
     plan: &[Planned],
     tx: &Sender<Progress>,
+    cancel: &AtomicBool,
 ) -> Result<()> {
-    let cancel = AtomicBool::new(false);
     for p in plan {
         if p.present {
             writer.add_existing_layer(&p.diff_id)?;
         } else {
-            let u = fetch_one(writer, repo, p, tx, &cancel)?;
+            let u = fetch_one(writer, repo, p, tx, cancel)?;
             writer.push(u)?;
         }
     }
@@ -142,7 +143,7 @@ fn fetch_one(
     Ok(unpacked)
 }
 
-/// A reader that fails once a pull is being cancelled (another layer failed).
+/// A reader that fails once a pull is being cancelled (another layer failed, or the client went away).
 struct Cancellable<'a, R> {
     inner: R,
     cancel: &'a AtomicBool,

@@ -3,7 +3,8 @@
 //! from another repository of the same registry, or uploaded: its tar rebuilt from the store, gzip-compressed on
 //! every core and streamed to the registry while the compressed bytes are hashed, so nothing is staged on disk.
 //! A failed compression fails the upload's body, so a truncated blob is never committed. Progress messages go
-//! from the workers to the calling thread over a channel; the first failure stops the others.
+//! from the workers to the calling thread over a channel; the first failure stops the others, as does the
+//! caller's cancel flag (a client that went away).
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +39,7 @@ pub(super) fn push(
     images: &ImageStore,
     target: &Target<'_>,
     layers: &[LayerInfo],
+    cancel: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Descriptor>> {
     // As dockerd: top layer first, every layer `Preparing`, those beyond the upload slots `Waiting`.
@@ -48,14 +50,13 @@ pub(super) fn push(
         progress(Progress::layer(l.diff_id.short(), "Waiting"));
     }
     let (tx, rx) = channel::<Progress>();
-    let cancel = AtomicBool::new(false);
     // Top layer first, as the messages.
     let order: Vec<usize> = (0..layers.len()).rev().collect();
     let pushed = std::thread::scope(|s| {
         let worker = s.spawn(|| {
             let tx = tx;
-            workers::run(CONCURRENT_UPLOADS, layers.len(), &order, &cancel, |i| {
-                push_one(images, target, &layers[i], &tx, &cancel)
+            workers::run(CONCURRENT_UPLOADS, layers.len(), &order, cancel, |i| {
+                push_one(images, target, &layers[i], &tx, cancel)
             })
         });
         for p in rx {
