@@ -124,8 +124,8 @@ fn tab_indented(v: &impl Serialize) -> Result<String, Failure> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Go's `json.Indent(raw, "", "\t")`: the document as served — every field, in its order — re-indented with tabs.
-fn go_indent(raw: &[u8]) -> Result<String, Failure> {
+/// Go's `json.Indent(raw, "", indent)`: the document as served — every field, in its order — re-indented.
+fn go_indent(raw: &[u8], indent: &str) -> Result<String, Failure> {
     serde_json::from_slice::<serde::de::IgnoredAny>(raw)
         .map_err(|e| Failure::engine(format!("invalid manifest: {e}")))?;
     let text = String::from_utf8_lossy(raw);
@@ -135,7 +135,7 @@ fn go_indent(raw: &[u8]) -> Result<String, Failure> {
     let mut chars = text.chars().peekable();
     let newline = |out: &mut String, depth: usize| {
         out.push('\n');
-        out.extend(std::iter::repeat_n('\t', depth));
+        out.extend(std::iter::repeat_n(indent, depth));
     };
     while let Some(c) = chars.next() {
         if in_string {
@@ -204,7 +204,12 @@ pub fn run(g: &GlobalOpts, c: ManifestCommand) -> CmdResult {
         .manifest(&wanted, &named.familiar())
         .map_err(|e| fail(e.to_string()))?;
     if !a.verbose {
-        println!("{}", go_indent(&fetched.raw)?);
+        // Docker's CLI indents an image manifest with tabs, a list (re-marshalled by distribution) with 3 spaces.
+        let indent = match fetched.document {
+            Document::Image(_) => "\t",
+            Document::Index(_) => "   ",
+        };
+        println!("{}", go_indent(&fetched.raw, indent)?);
         return Ok(0);
     }
     let verbose = |raw: &[u8], reference: String, platform: Option<&Value>| -> Result<Verbose, Failure> {
@@ -261,8 +266,12 @@ mod tests {
     fn raw_documents_keep_their_order() {
         let raw = br#"{"schemaVersion":2, "mediaType":"M","config":{"digest":"sha256:a","size":1},"layers":[],"annotations":{"k":"v \" , {"}}"#;
         let want = "{\n\t\"schemaVersion\": 2,\n\t\"mediaType\": \"M\",\n\t\"config\": {\n\t\t\"digest\": \"sha256:a\",\n\t\t\"size\": 1\n\t},\n\t\"layers\": [],\n\t\"annotations\": {\n\t\t\"k\": \"v \\\" , {\"\n\t}\n}";
-        assert_eq!(go_indent(raw).unwrap(), want);
-        assert!(go_indent(b"{nope").is_err());
+        assert_eq!(go_indent(raw, "\t").unwrap(), want);
+        assert_eq!(
+            go_indent(br#"{"a":[1]}"#, "   ").unwrap(),
+            "{\n   \"a\": [\n      1\n   ]\n}"
+        );
+        assert!(go_indent(b"{nope", "\t").is_err());
     }
 
     #[test]
