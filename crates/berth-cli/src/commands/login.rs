@@ -140,8 +140,9 @@ fn prompt(label: &str, echo: bool) -> Result<String, Failure> {
             "Error: Cannot perform an interactive login from a non TTY device",
         ));
     }
-    eprint!("{label}");
-    let _ = std::io::stderr().flush();
+    // On stdout, as Docker's CLI prompts.
+    print!("{label}");
+    let _ = std::io::stdout().flush();
     let saved = (!echo).then(|| rustix::termios::tcgetattr(&stdin).ok()).flatten();
     if let Some(t) = &saved {
         let mut quiet = t.clone();
@@ -152,7 +153,7 @@ fn prompt(label: &str, echo: bool) -> Result<String, Failure> {
     let read = stdin.lock().read_line(&mut line);
     if let Some(t) = &saved {
         let _ = rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, t);
-        eprintln!();
+        println!();
     }
     read.map_err(|e| fail(format!("read {}: {e}", label.trim_end_matches([':', ' ']))))?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
