@@ -6,10 +6,11 @@
 
 mod common;
 
+use berth_testkit::{Anonymous, TokenService};
 use common::registry::{
-    Compression, Layer, Registry, busybox_image, busybox_tar, fails, files_tar, lines, nothing_registered,
+    Compression, ImageUpload, Layer, Registry, busybox_image, busybox_tar, fails, files_tar, lines,
+    nothing_registered,
 };
-use common::token::TokenServer;
 use common::{Env, Run};
 
 #[test]
@@ -345,7 +346,7 @@ fn malformed_corrupted_and_truncated_content_registers_nothing() {
 
 #[test]
 fn basic_auth_from_config_json() {
-    let reg = Registry::start_with_auth("tester", "s3cret");
+    let reg = Registry::with_htpasswd("tester", "s3cret");
     reg.push_image(
         "private",
         "latest",
@@ -380,7 +381,7 @@ fn basic_auth_from_config_json() {
 
 #[test]
 fn docker_cli_pulls_through_the_daemon() {
-    let reg = Registry::start_with_auth("tester", "s3cret");
+    let reg = Registry::with_htpasswd("tester", "s3cret");
     let pushed = reg.push_image(
         "busybox",
         "latest",
@@ -461,8 +462,8 @@ fn docker_cli_pulls_through_the_daemon() {
 
 #[test]
 fn bearer_tokens_from_the_registrys_token_service() {
-    let tokens = TokenServer::start("tester", "s3cret");
-    let reg = Registry::start_with_tokens(&tokens);
+    let tokens = TokenService::start("tester", "s3cret", Anonymous::Nothing);
+    let reg = Registry::with_tokens(&tokens);
     reg.push_image(
         "team/app",
         "v1",
@@ -491,16 +492,16 @@ fn bearer_tokens_from_the_registrys_token_service() {
     );
     std::fs::write(config.join("config.json"), json).unwrap();
     pull().ok();
-    let asked = tokens.requests.lock().unwrap().clone();
+    let asked = tokens.requests();
     let scope = "scope=repository%3Ateam%2Fapp%3Apull";
     assert!(
-        asked
-            .iter()
-            .any(|(r, authed)| *authed && r.contains(scope) && r.contains("service=berth-test-service")),
+        asked.iter().any(|r| r.authenticated
+            && r.line.contains(scope)
+            && r.line.contains("service=berth-test-service")),
         "{asked:?}"
     );
     // One token served the manifest, the config and both layers (three at once): it was cached for the scope.
-    assert_eq!(asked.iter().filter(|(_, authed)| *authed).count(), 1, "{asked:?}");
+    assert_eq!(asked.iter().filter(|r| r.authenticated).count(), 1, "{asked:?}");
     assert_eq!(
         env.berth(&["run", "--rm", "--network", "none", &name, "cat", "/hello.txt"])
             .ok(),

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::registry::{Compression, Layer, Registry, busybox_tar, files_tar};
+use common::registry::{Compression, ImageUpload, Layer, Registry, busybox_tar, files_tar};
 use common::{Env, Run};
 
 /// Staging directories (`.tmp-…`) under the snapshot driver's directories.

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::registry::{Compression, Registry, busybox_image, fails, lines};
-use common::token::TokenServer;
+use berth_testkit::{Anonymous, TokenService};
+use common::registry::{Compression, ImageUpload, Registry, busybox_image, fails, lines};
 use common::{Env, Run};
 
 /// The lines of a push's output that name a layer's outcome (`<id>: Pushed`), sorted.
@@ -158,7 +158,7 @@ fn push_refusals_are_one_clear_line() {
     env.berth(&["tag", "busybox", &down]).ok();
     fails(&env.berth(&["push", &down]), 1, "connection refused");
     // A registry that wants credentials, without them.
-    let locked = Registry::start_with_auth("tester", "s3cret");
+    let locked = Registry::with_htpasswd("tester", "s3cret");
     let name = format!("{}/locked:1", locked.host);
     env.berth(&["tag", "busybox", &name]).ok();
     let config = env.dir.path().join("docker-config");
@@ -174,7 +174,7 @@ fn push_refusals_are_one_clear_line() {
 
 #[test]
 fn login_push_logout_with_htpasswd() {
-    let reg = Registry::start_with_auth("tester", "s3cret");
+    let reg = Registry::with_htpasswd("tester", "s3cret");
     let env = Env::new();
     let config = env.dir.path().join("docker-config");
     let name = format!("{}/private:1", reg.host);
@@ -240,8 +240,8 @@ fn login_push_logout_with_htpasswd() {
 
 #[test]
 fn bearer_token_push_asks_for_push_scope() {
-    let tokens = TokenServer::start("tester", "s3cret");
-    let reg = Registry::start_with_tokens(&tokens);
+    let tokens = TokenService::start("tester", "s3cret", Anonymous::Nothing);
+    let reg = Registry::with_tokens(&tokens);
     let env = Env::new();
     let config = env.dir.path().join("docker-config");
     std::fs::create_dir_all(&config).unwrap();
@@ -253,11 +253,11 @@ fn bearer_token_push_asks_for_push_scope() {
     let name = format!("{}/team/app:v2", reg.host);
     env.berth(&["tag", "busybox", &name]).ok();
     with_config(&env, &config, &["push", &name]).ok();
-    let asked = tokens.requests.lock().unwrap().clone();
+    let asked = tokens.requests();
     assert!(
         asked
             .iter()
-            .any(|(r, authed)| *authed && r.contains("scope=repository%3Ateam%2Fapp%3Apull%2Cpush")),
+            .any(|r| r.authenticated && r.line.contains("scope=repository%3Ateam%2Fapp%3Apull%2Cpush")),
         "{asked:?}"
     );
     let other = Env::empty();
@@ -271,7 +271,7 @@ fn bearer_token_push_asks_for_push_scope() {
 
 #[test]
 fn docker_cli_logs_in_and_pushes_through_the_daemon() {
-    let reg = Registry::start_with_auth("tester", "s3cret");
+    let reg = Registry::with_htpasswd("tester", "s3cret");
     let d = common::daemon::Daemon::start();
     let name = format!("{}/via/docker:1", reg.host);
     d.docker(&["tag", "busybox", &name]).ok();

@@ -1,14 +1,12 @@
-//! A real registry for one test: Debian's `docker-registry` (distribution 2.8) on a free 127.0.0.1 port with its
-//! storage in a temp dir, optionally behind htpasswd basic auth (bcrypt entries made with `htpasswd -B`), and a
-//! minimal uploader (monolithic blob uploads, manifest PUTs) so tests can place images in it byte for byte:
-//! Docker schema 2 or OCI manifests, indexes, gzip / zstd / uncompressed layers. Stopped on drop.
+//! Images in a real registry for the CLI's tests: layers and busybox images built here, and a minimal uploader
+//! ([`ImageUpload`]: monolithic blob uploads, manifest PUTs) that places them in a [`Registry`] (the shared
+//! launcher of `berth-testkit`) byte for byte: Docker schema 2 or OCI manifests, indexes, gzip / zstd /
+//! uncompressed layers. Also the checks the pull tests share.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
-use base64::Engine as _;
+pub use berth_testkit::Registry;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
@@ -150,181 +148,89 @@ pub struct Pushed {
     pub media_type: &'static str,
 }
 
-/// Makes the `Authorization` header of uploads to a repository.
-type UploadAuth = Box<dyn Fn(&str) -> String>;
-
-/// A running registry.
-pub struct Registry {
-    child: Child,
-    pub dir: tempfile::TempDir,
-    /// `127.0.0.1:PORT`.
-    pub host: String,
-    /// The `Authorization` header of uploads to a repository.
-    upload_auth: Option<UploadAuth>,
-    agent: ureq::Agent,
+/// The agent of uploads: HTTP errors are answers the helpers check, not failures.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+    })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+fn url(reg: &Registry, path: &str) -> String {
+    format!("http://{}{path}", reg.host)
 }
 
-impl Registry {
-    /// An open registry.
-    pub fn start() -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-registry-")
-            .tempdir()
-            .unwrap();
-        Registry::launch(dir, String::new(), None)
+fn authorize<B>(reg: &Registry, repo: &str, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    match reg.write_authorization(repo) {
+        Some(header) => req.header("Authorization", header),
+        None => req,
     }
+}
 
-    /// A registry behind htpasswd basic auth with one user.
-    pub fn start_with_auth(user: &str, password: &str) -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-registry-")
-            .tempdir()
-            .unwrap();
-        let out = Command::new("htpasswd")
-            .args(["-Bbn", user, password])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "htpasswd failed");
-        std::fs::write(dir.path().join("htpasswd"), &out.stdout).unwrap();
-        let auth = format!(
-            "auth: {{htpasswd: {{realm: berth-test, path: {}}}}}\n",
-            dir.path().join("htpasswd").display()
-        );
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        );
-        Registry::launch(dir, auth, Some(Box::new(move |_: &str| basic.clone())))
-    }
+/// Uploads a blob (monolithic: POST an upload, PUT its content with the digest); returns the digest.
+fn put_blob(reg: &Registry, repo: &str, data: &[u8]) -> String {
+    let digest = sha256(data);
+    let resp = authorize(
+        reg,
+        repo,
+        agent().post(url(reg, &format!("/v2/{repo}/blobs/uploads/"))),
+    )
+    .send_empty()
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 202, "start upload");
+    let location = resp
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let location = if location.starts_with("http") {
+        location
+    } else {
+        url(reg, &location)
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let resp = authorize(reg, repo, agent().put(format!("{location}{sep}digest={digest}")))
+        .header("Content-Type", "application/octet-stream")
+        .send(data)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "finish upload");
+    digest
+}
 
-    /// A registry whose clients need bearer tokens from `tokens`.
-    pub fn start_with_tokens(tokens: &super::token::TokenServer) -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-registry-")
-            .tempdir()
-            .unwrap();
-        let signer = tokens.signer.clone();
-        let upload =
-            move |repo: &str| format!("Bearer {}", signer.token("uploader", repo, &["pull", "push"]));
-        Registry::launch(dir, tokens.registry_config(), Some(Box::new(upload)))
-    }
+/// Stores a manifest under `reference` (a tag or its digest); returns its digest.
+fn put_manifest(reg: &Registry, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> String {
+    let mut resp = authorize(
+        reg,
+        repo,
+        agent().put(url(reg, &format!("/v2/{repo}/manifests/{reference}"))),
+    )
+    .header("Content-Type", media_type)
+    .send(bytes)
+    .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    assert_eq!(status, 201, "put manifest: {body}");
+    sha256(bytes)
+}
 
-    fn launch(dir: tempfile::TempDir, auth: String, upload_auth: Option<UploadAuth>) -> Registry {
-        let config = format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\n{auth}",
-            dir.path().join("storage").display()
-        );
-        for _ in 0..5 {
-            let port = free_port();
-            let cfg = format!("{config}http: {{addr: 127.0.0.1:{port}}}\n");
-            std::fs::write(dir.path().join("config.yml"), cfg).unwrap();
-            let mut child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(dir.path().join("config.yml"))
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
-                .spawn()
-                .expect("docker-registry (Debian package docker-registry) must be installed");
-            let host = format!("127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-                if std::net::TcpStream::connect(&host).is_ok() {
-                    let agent = ureq::Agent::config_builder()
-                        .http_status_as_error(false)
-                        .build()
-                        .new_agent();
-                    return Registry {
-                        child,
-                        dir,
-                        host,
-                        upload_auth,
-                        agent,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // The port was taken meanwhile, or the registry is slow: try another.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!(
-            "docker-registry did not start: {}",
-            std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-        );
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.host)
-    }
-
-    fn authorize<B>(&self, repo: &str, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        match &self.upload_auth {
-            Some(header) => req.header("Authorization", header(repo)),
-            None => req,
-        }
-    }
-
-    /// Uploads a blob (monolithic: POST an upload, PUT its content with the digest); returns the digest.
-    pub fn put_blob(&self, repo: &str, data: &[u8]) -> String {
-        let digest = sha256(data);
-        let resp = self
-            .authorize(
-                repo,
-                self.agent.post(self.url(&format!("/v2/{repo}/blobs/uploads/"))),
-            )
-            .send_empty()
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 202, "start upload");
-        let location = resp
-            .headers()
-            .get("location")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        let location = if location.starts_with("http") {
-            location
-        } else {
-            self.url(&location)
-        };
-        let sep = if location.contains('?') { '&' } else { '?' };
-        let resp = self
-            .authorize(repo, self.agent.put(format!("{location}{sep}digest={digest}")))
-            .header("Content-Type", "application/octet-stream")
-            .send(data)
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 201, "finish upload");
-        digest
-    }
-
-    /// Stores a manifest under `reference` (a tag or its digest); returns its digest.
-    pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> String {
-        let mut resp = self
-            .authorize(
-                repo,
-                self.agent
-                    .put(self.url(&format!("/v2/{repo}/manifests/{reference}"))),
-            )
-            .header("Content-Type", media_type)
-            .send(bytes)
-            .unwrap();
-        let status = resp.status().as_u16();
-        let body = resp.body_mut().read_to_string().unwrap_or_default();
-        assert_eq!(status, 201, "put manifest: {body}");
-        sha256(bytes)
-    }
-
+/// Places images in a test registry byte for byte, authorized as its [`Registry::write_authorization`] says.
+pub trait ImageUpload {
     /// Places an image: its layers, a config for `platform` (`os/arch`) with `Cmd ["sh"]`, and a schema 2 (or
     /// OCI with `oci`) manifest, tagged `tag` unless it is empty (then only stored by digest).
-    pub fn push_image(&self, repo: &str, tag: &str, layers: &[Layer], oci: bool, platform: &str) -> Pushed {
+    fn push_image(&self, repo: &str, tag: &str, layers: &[Layer], oci: bool, platform: &str) -> Pushed;
+    /// Like [`ImageUpload::push_image`] with the given config bytes.
+    fn push_with_config(&self, repo: &str, tag: &str, layers: &[Layer], oci: bool, config: &[u8]) -> Pushed;
+    /// Stores an OCI index of `entries` (pushed image, `os/arch[/variant]`) under `tag`.
+    fn push_index(&self, repo: &str, tag: &str, entries: &[(&Pushed, &str)]) -> Pushed;
+}
+
+impl ImageUpload for Registry {
+    fn push_image(&self, repo: &str, tag: &str, layers: &[Layer], oci: bool, platform: &str) -> Pushed {
         let (os, arch) = platform.split_once('/').unwrap();
         let diff_ids: Vec<String> = layers.iter().map(Layer::diff_id).collect();
         let config = json!({
@@ -339,19 +245,11 @@ impl Registry {
         self.push_with_config(repo, tag, layers, oci, &config)
     }
 
-    /// Like [`Registry::push_image`] with the given config bytes.
-    pub fn push_with_config(
-        &self,
-        repo: &str,
-        tag: &str,
-        layers: &[Layer],
-        oci: bool,
-        config: &[u8],
-    ) -> Pushed {
-        let config_digest = self.put_blob(repo, config);
+    fn push_with_config(&self, repo: &str, tag: &str, layers: &[Layer], oci: bool, config: &[u8]) -> Pushed {
+        let config_digest = put_blob(self, repo, config);
         let descriptors: Vec<Value> = layers
             .iter()
-            .map(|l| json!({"mediaType": l.media_type, "digest": self.put_blob(repo, &l.blob), "size": l.blob.len()}))
+            .map(|l| json!({"mediaType": l.media_type, "digest": put_blob(self, repo, &l.blob), "size": l.blob.len()}))
             .collect();
         let media_type = if oci { OCI_MANIFEST } else { DOCKER_MANIFEST };
         let manifest = json!({
@@ -368,7 +266,7 @@ impl Registry {
         } else {
             tag.to_string()
         };
-        self.put_manifest(repo, &reference, media_type, &manifest);
+        put_manifest(self, repo, &reference, media_type, &manifest);
         Pushed {
             digest,
             config_digest,
@@ -377,8 +275,7 @@ impl Registry {
         }
     }
 
-    /// Stores an OCI index of `entries` (pushed image, `os/arch[/variant]`) under `tag`.
-    pub fn push_index(&self, repo: &str, tag: &str, entries: &[(&Pushed, &str)]) -> Pushed {
+    fn push_index(&self, repo: &str, tag: &str, entries: &[(&Pushed, &str)]) -> Pushed {
         let manifests: Vec<Value> = entries
             .iter()
             .map(|(p, platform)| {
@@ -393,30 +290,12 @@ impl Registry {
         let index =
             serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}))
                 .unwrap();
-        let digest = self.put_manifest(repo, tag, OCI_INDEX, &index);
+        let digest = put_manifest(self, repo, tag, OCI_INDEX, &index);
         Pushed {
             digest,
             config_digest: String::new(),
             manifest: index,
             media_type: OCI_INDEX,
         }
-    }
-
-    /// The file holding a blob in the registry's storage.
-    pub fn blob_file(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,10 +1,10 @@
 //! Pushing and logging in against real registries that want credentials: htpasswd basic auth, and bearer tokens
 //! from a token service (several scopes in one token for mounts, refresh tokens for logins).
 
-use crate::common::Registry;
-use crate::common::token::{REFRESH_TOKEN, TokenService};
+use crate::common::{Clients, Registry};
 use berth_registry::manifest::sha256_digest;
 use berth_registry::{AuthConfig, Client, Endpoint, Error, RegistryOptions};
+use berth_testkit::{Anonymous, REFRESH_TOKEN, TokenService};
 
 #[test]
 fn htpasswd_push_and_login() {
@@ -54,7 +54,7 @@ fn htpasswd_push_and_login() {
 
 #[test]
 fn token_registry_push_mount_and_login() {
-    let tokens = TokenService::start("tester", "pw");
+    let tokens = TokenService::start("tester", "pw", Anonymous::Pull);
     let reg = Registry::with_tokens(&tokens);
     let data = b"layer behind tokens";
     let digest = sha256_digest(data);
@@ -86,6 +86,7 @@ fn token_registry_push_mount_and_login() {
     let asked = tokens.requests();
     assert!(
         asked.iter().any(|r| r
+            .line
             .contains("scope=repository%3Ateam%2Fdst%3Apull%2Cpush&scope=repository%3Ateam%2Fsrc%3Apull")),
         "{asked:#?}"
     );
@@ -118,6 +119,6 @@ fn token_registry_push_mount_and_login() {
         tokens
             .requests()
             .iter()
-            .any(|r| r.starts_with("POST /token grant_type=refresh_token"))
+            .any(|r| r.line.starts_with("POST /token grant_type=refresh_token"))
     );
 }

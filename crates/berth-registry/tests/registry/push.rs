@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use crate::common::Registry;
+use crate::common::{Clients, Registry};
 use berth_registry::manifest::{OCI_MANIFEST, sha256_digest};
 use berth_registry::{Descriptor, Document, Error, Repository};
 
